@@ -1,0 +1,68 @@
+// Where the ffmpeg binary comes from and what it can do. The binary is an edge of the system: it is found
+// once per process and its capabilities (soxr) are recorded in the manifest, because they change bytes.
+import { accessSync, constants } from 'node:fs'
+import { delimiter, join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+
+export type FfmpegSource = 'FFMPEG_PATH' | 'PATH' | '@ffmpeg-installer/ffmpeg'
+
+/** The ffmpeg binary in use and what it was built with. */
+export interface FfmpegBinary {
+  path: string
+  source: FfmpegSource
+  /** First line of `ffmpeg -version`, e.g. "ffmpeg version 4.1 ...". */
+  version: string
+  /** Whether the binary was built with libsoxr (librosa's default resampler is soxr_hq). */
+  hasSoxr: boolean
+}
+
+const isExecutable = (path: string): boolean => {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch {
+    return false // not there or not executable: the caller tries the next candidate
+  }
+}
+
+/** Resolve the binary: $FFMPEG_PATH, else `ffmpeg` on $PATH, else the static binary of @ffmpeg-installer/ffmpeg. */
+export function locateFfmpeg(env: NodeJS.ProcessEnv = process.env): { path: string; source: FfmpegSource } {
+  const fromEnv = env.FFMPEG_PATH
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (!isExecutable(fromEnv)) throw new Error(`FFMPEG_PATH=${fromEnv} is not an executable file: fix or unset it`)
+    return { path: fromEnv, source: 'FFMPEG_PATH' }
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir !== '' && isExecutable(join(dir, 'ffmpeg'))) return { path: join(dir, 'ffmpeg'), source: 'PATH' }
+  }
+  try {
+    const require = createRequire(import.meta.url)
+    const installer = require('@ffmpeg-installer/ffmpeg') as { path: string }
+    if (isExecutable(installer.path)) return { path: installer.path, source: '@ffmpeg-installer/ffmpeg' }
+  } catch {
+    // The package has no binary for this platform: fall through to the error that says what to do.
+  }
+  throw new Error(
+    'ffmpeg not found: set FFMPEG_PATH, put ffmpeg on PATH, or run `npm ci` so @ffmpeg-installer/ffmpeg provides one',
+  )
+}
+
+/** Probe a binary's version and soxr support (spawns it twice, without a shell). */
+export function probeFfmpeg(located: { path: string; source: FfmpegSource }): FfmpegBinary {
+  const version = spawnSync(located.path, ['-hide_banner', '-version'], { encoding: 'utf8' })
+  if (version.status !== 0) throw new Error(`${located.path} -version failed: ${version.stderr || version.error?.message}`)
+  const buildconf = spawnSync(located.path, ['-hide_banner', '-buildconf'], { encoding: 'utf8' })
+  return {
+    ...located,
+    version: version.stdout.split('\n')[0]?.trim() ?? 'unknown',
+    hasSoxr: `${buildconf.stdout}${buildconf.stderr}`.includes('--enable-libsoxr'),
+  }
+}
+
+/** The binary this process uses, found and probed once (an explicit memo: the environment does not change). */
+let cached: FfmpegBinary | undefined
+export function ffmpegBinary(): FfmpegBinary {
+  cached ??= probeFfmpeg(locateFfmpeg())
+  return cached
+}
