@@ -1,0 +1,141 @@
+// AudioCaps and Clotho raw layouts -> AudioCaptionSource records (one per audio clip, all its captions).
+// Listing only: no decoding, no writing. Records are plain JSON data.
+import { readdir } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { join, extname, basename } from 'node:path'
+import { reject, type Reject } from '../src/etl/reject.js'
+import type { SourceRecord } from '../src/etl/record.js'
+import { safeRelativePath } from '../src/etl/paths.js'
+import { parseCsvWithHeader, readTextFile } from '../src/etl/read-text.js'
+
+export const AUDIO_RETRIEVAL_CORPORA = ['audiocaps', 'clotho'] as const
+export type AudioRetrievalCorpus = (typeof AUDIO_RETRIEVAL_CORPORA)[number]
+
+/** One audio clip with its captions, as listed from the raw corpus. */
+export interface AudioCaptionSource extends SourceRecord {
+  corpus: AudioRetrievalCorpus
+  split: string
+  /** Captions in corpus order (AudioCaps: by audiocap_id; Clotho: caption_1..caption_5), empty cells dropped. */
+  captions: string[]
+  /** Corpus ids: AudioCaps `youtube_id` then each `audiocap_id`; Clotho the file name. */
+  sourceIds: string[]
+}
+
+export const AUDIOCAPS_SPLITS = ['train', 'val', 'test'] as const
+export const CLOTHO_SPLITS = ['development', 'validation', 'evaluation'] as const
+
+/** Audio extensions looked for, in order of preference when a clip exists in several. */
+export const AUDIO_EXTENSIONS = ['.wav', '.flac', '.mp3', '.m4a', '.ogg', '.opus', '.webm', '.mkv', '.mp4'] as const
+
+/** Folders (relative to the root) where AudioCaps audio is found in the common layouts, `{split}` substituted. */
+export const AUDIOCAPS_AUDIO_DIRS = ['audio/{split}', '{split}', 'waveforms/{split}', 'audio'] as const
+
+const cleanCaption = (c: string): string => c.replace(/\s+/g, ' ').trim()
+
+/**
+ * Map "stem -> file name relative to root" for every audio file in the candidate folders, read once.
+ * First folder wins; within a folder, AUDIO_EXTENSIONS order wins, so the choice is deterministic.
+ */
+async function indexAudioFiles(root: string, dirs: readonly string[]): Promise<Map<string, string>> {
+  const index = new Map<string, string>()
+  for (const dir of dirs) {
+    const abs = join(root, dir)
+    if (!existsSync(abs)) continue
+    const names = (await readdir(abs)).sort()
+    const rank = (name: string): number => AUDIO_EXTENSIONS.indexOf(extname(name).toLowerCase() as (typeof AUDIO_EXTENSIONS)[number])
+    const audio = names.filter((n) => rank(n) >= 0).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))
+    for (const name of audio) {
+      const stem = basename(name, extname(name))
+      if (!index.has(stem)) index.set(stem, `${dir}/${name}`)
+    }
+  }
+  return index
+}
+
+/**
+ * AudioCaps clips, grouped by YouTube id (val/test have 5 caption rows per clip, train 1).
+ * Layout: <root>/<split>.csv with `audiocap_id,youtube_id,start_time,caption`; audio in one of
+ * AUDIOCAPS_AUDIO_DIRS, named `<youtube_id>`, `Y<youtube_id>`, `<youtube_id>_<start_time>` or `<audiocap_id>`
+ * with any of AUDIO_EXTENSIONS. Audio files are expected already cut to the 10 s clip.
+ */
+export async function* listAudioCaps(
+  root: string,
+  { splits = AUDIOCAPS_SPLITS }: { splits?: readonly string[] } = {},
+): AsyncGenerator<AudioCaptionSource | Reject> {
+  for (const split of splits) {
+    const csvName = `${split}.csv`
+    if (!existsSync(join(root, csvName))) continue
+    const index = await indexAudioFiles(root, AUDIOCAPS_AUDIO_DIRS.map((d) => d.replace('{split}', split)))
+    // Each row reads: audiocap_id,youtube_id,start_time,caption
+    //   91139,r1nicOVtvkQ,130,A woman talks nearby as water pours
+    const { rows } = parseCsvWithHeader((await readTextFile(join(root, csvName))).text)
+    const clips = new Map<string, { start: string; rows: { id: string; caption: string }[] }>()
+    for (const { line, cells } of rows) {
+      const ytid = (cells.youtube_id ?? '').trim()
+      const id = (cells.audiocap_id ?? '').trim()
+      if (!/^[\w-]{1,64}$/.test(ytid) || !/^\d+$/.test(id)) {
+        yield reject(`audiocaps/${split}/line-${line}`, 'list', 'bad-row', `${csvName} line ${line}: youtube_id or audiocap_id missing or malformed`, csvName)
+        continue
+      }
+      const clip = clips.get(ytid) ?? { start: (cells.start_time ?? '').trim(), rows: [] }
+      clip.rows.push({ id, caption: cleanCaption(cells.caption ?? '') })
+      clips.set(ytid, clip)
+    }
+    for (const [ytid, clip] of clips) {
+      const key = `audiocaps/${split}/${ytid}`
+      const ids = clip.rows.map((r) => r.id).sort((a, b) => Number(a) - Number(b))
+      const captions = clip.rows
+        .sort((a, b) => Number(a.id) - Number(b.id))
+        .map((r) => r.caption)
+        .filter((c) => c !== '')
+      const candidates = [ytid, `Y${ytid}`, `${ytid}_${clip.start}`, `Y${ytid}_${clip.start}`, ...ids]
+      const file = candidates.map((stem) => index.get(stem)).find((f) => f !== undefined)
+      if (file === undefined) {
+        yield reject(key, 'list', 'missing-file', `no audio file for ${ytid} in ${AUDIOCAPS_AUDIO_DIRS.map((d) => d.replace('{split}', split)).join(', ')}`, csvName)
+      } else if (captions.length === 0) {
+        yield reject(key, 'list', 'no-captions', 'all caption cells empty', file)
+      } else {
+        yield { key, source: file, corpus: 'audiocaps', split, captions, sourceIds: [ytid, ...ids] }
+      }
+    }
+  }
+}
+
+/**
+ * Clotho clips with their five captions.
+ * Layout: <root>/clotho_captions_<split>.csv (`file_name,caption_1..caption_5`, UTF-8 or ISO-8859-1),
+ * audio in <root>/<split>/<file_name>.
+ */
+export async function* listClotho(
+  root: string,
+  { splits = CLOTHO_SPLITS }: { splits?: readonly string[] } = {},
+): AsyncGenerator<AudioCaptionSource | Reject> {
+  for (const split of splits) {
+    const csvName = `clotho_captions_${split}.csv`
+    if (!existsSync(join(root, csvName))) continue
+    // Each row reads: file_name,caption_1,...,caption_5
+    //   rain_on_tin_roof.wav,Heavy rain drums on a metal roof,...
+    const { header, rows } = parseCsvWithHeader((await readTextFile(join(root, csvName))).text)
+    const captionColumns = header.filter((h) => /^caption_\d+$/.test(h))
+    for (const { line, cells } of rows) {
+      const fileName = (cells.file_name ?? '').trim()
+      if (fileName === '') {
+        yield reject(`clotho/${split}/line-${line}`, 'list', 'bad-row', `${csvName} line ${line}: empty file_name`, csvName)
+        continue
+      }
+      const key = `clotho/${split}/${fileName}` // stable: sorting, resume and dedup rely on it
+      // Checked on its own, so an absolute name is refused too, not silently re-rooted under the split folder.
+      const source = safeRelativePath(fileName) === null ? null : safeRelativePath(`${split}/${fileName}`)
+      if (source === null || !source.startsWith(`${split}/`)) {
+        yield reject(key, 'list', 'unsafe-path', `${csvName} line ${line}: file_name ${JSON.stringify(fileName)} leaves the ${split}/ folder; not opened`, csvName)
+        continue
+      }
+      const captions = captionColumns.map((c) => cleanCaption(cells[c] ?? '')).filter((c) => c !== '')
+      if (captions.length === 0) {
+        yield reject(key, 'list', 'no-captions', `${csvName} line ${line}: all caption cells empty`, source)
+        continue
+      }
+      yield { key, source, corpus: 'clotho', split, captions, sourceIds: [fileName] }
+    }
+  }
+}
