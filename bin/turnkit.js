@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The `turnkit` command. The sources are TypeScript, run through tsx (a dependency), so `npm ci` is the
+// only install step: no build output to keep in sync.
+import { register } from 'tsx/esm/api'
+
+register()
+const { main } = await import('../src/cli.ts')
+process.exitCode = await main(process.argv.slice(2))
