@@ -1,0 +1,50 @@
+// A reader (verify, the trainer, a resumed run) must never see half a shard or half a manifest under its final
+// name: a crash mid-write leaves at worst a `.tmp-*` file beside it, which nothing lists.
+
+import { randomBytes } from 'node:crypto'
+import { open, rename, unlink } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+
+/**
+ * Write `data` (a string is written as UTF-8) to `path` atomically: into `<path>.tmp-<pid>-<random>` in the same
+ * directory (rename is only atomic within one filesystem), fsync the file, rename it over `path`, then fsync the
+ * directory so the rename itself survives a power cut. Replaces an existing file.
+ * Throws the fs error (ENOENT for a missing directory, ENOSPC, EACCES) after removing the temporary file.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const dir = dirname(path)
+  // Temp names need no reproducibility, only uniqueness between concurrent writers, so randomBytes is fine here.
+  const tmp = join(dir, `${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
+  let written = false
+  try {
+    const file = await open(tmp, 'wx') // wx: never reuse a file some other writer owns
+    try {
+      await file.writeFile(data)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(tmp, path)
+    written = true
+  } finally {
+    if (!written) {
+      // The original error matters more than a failed cleanup (the temp file may never have been created).
+      await unlink(tmp).catch(() => undefined)
+    }
+  }
+  await syncDirectory(dir)
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } catch (error) {
+    // Some filesystems (and Windows) refuse fsync on a directory; the rename has happened, so durability is
+    // best effort there rather than a failed write.
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR') throw error
+  } finally {
+    await handle.close()
+  }
+}

@@ -1,0 +1,91 @@
+// Hashes that name dataset content: shard files, schemas and the dataset version. Every digest is written
+// "sha256:<hex>" so a manifest says which function made it.
+
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+
+/** A JSON value as `canonicalJson` accepts it: plain objects, arrays, strings, finite numbers, booleans, null. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+/** Hex sha256 of `bytes` (a string is hashed as its UTF-8 bytes). Returns 64 lowercase hex digits, no prefix. */
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+/** `"sha256:" + hex digest` of `bytes` (a string is hashed as UTF-8). */
+export function sha256Bytes(bytes: Uint8Array | string): string {
+  return `sha256:${sha256Hex(bytes)}`
+}
+
+/**
+ * `"sha256:" + hex digest` of the file at `path`, read as a stream so a 100 MB shard never sits in memory whole.
+ * Throws the fs error (ENOENT, EISDIR) when the file cannot be read.
+ */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer)
+  return `sha256:${hash.digest('hex')}`
+}
+
+/**
+ * Canonical JSON text of `value`: object keys sorted by UTF-16 code unit (as RFC 8785 does), recursively, no
+ * whitespace, numbers as `JSON.stringify` writes them. Equal values give equal text whatever the key order, so
+ * the text can be hashed.
+ * Throws naming the path (`$.settings.nFft`) on what JSON cannot carry faithfully: undefined, NaN, ±Infinity,
+ * bigint, functions, symbols, and objects that are not plain (Date, Map, typed arrays), whose JSON form hides data.
+ */
+export function canonicalJson(value: unknown): string {
+  return encode(value, '$', '', '')
+}
+
+/**
+ * The same value checks and key order as `canonicalJson`, pretty-printed with `indent` spaces (default 2) and
+ * no trailing newline: for files people read (manifest.json). Written by hand rather than by
+ * `JSON.stringify(sorted, null, 2)`, because JS objects put integer-like keys ("10", "2") first whatever the
+ * insertion order.
+ */
+export function sortedJsonPretty(value: unknown, indent = 2): string {
+  return encode(value, '$', ' '.repeat(indent), '')
+}
+
+function encode(value: unknown, path: string, step: string, pad: string): string {
+  if (value === null) return 'null'
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value)
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'number':
+      if (!Number.isFinite(value)) throw new Error(`canonicalJson: ${path} is ${value}, which JSON cannot represent`)
+      return JSON.stringify(value)
+    case 'object': {
+      if (Array.isArray(value)) {
+        const parts: string[] = []
+        for (let i = 0; i < value.length; i++) {
+          // A hole would silently become null in JSON.stringify; refuse it instead.
+          if (!(i in value)) throw new Error(`canonicalJson: ${path}[${i}] is a hole in the array`)
+          parts.push(encode(value[i], `${path}[${i}]`, step, pad + step))
+        }
+        return wrap('[', parts, ']', step, pad)
+      }
+      const proto = Object.getPrototypeOf(value) as unknown
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (value as object).constructor?.name ?? 'unknown'
+        throw new Error(`canonicalJson: ${path} is a ${name}, not a plain object`)
+      }
+      const record = value as Record<string, unknown>
+      const keys = Object.keys(record).sort()
+      const colon = step === '' ? ':' : ': '
+      const parts = keys.map((k) => `${JSON.stringify(k)}${colon}${encode(record[k], `${path}.${k}`, step, pad + step)}`)
+      return wrap('{', parts, '}', step, pad)
+    }
+    default:
+      throw new Error(`canonicalJson: ${path} is ${typeof value}, which JSON cannot represent`)
+  }
+}
+
+function wrap(open: string, parts: string[], close: string, step: string, pad: string): string {
+  if (step === '' || parts.length === 0) return `${open}${parts.join(',')}${close}`
+  const inner = pad + step
+  return `${open}\n${inner}${parts.join(`,\n${inner}`)}\n${pad}${close}`
+}

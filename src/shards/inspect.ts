@@ -1,0 +1,65 @@
+// `turnkit inspect`: what a dataset is, at a glance: schema, version, counts, rejects by reason, a few rows.
+import { readFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { readManifest, REJECTS_FILE, type Manifest } from './manifest.js'
+import { openShard } from './parquet-reader.js'
+import { loadSchema, type Row } from './schema.js'
+
+export interface Inspection {
+  dir: string
+  manifest: Manifest
+  /** First rows of the first part file, arrays summarised (`Float32Array(27648) [-23.1, ...]`). */
+  rows: Record<string, unknown>[]
+  /** First ledger lines. */
+  rejects: Record<string, unknown>[]
+}
+
+/** Summarise one value for display: long arrays become their type, length and first items. */
+function summarise(value: unknown): unknown {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    const items = Array.from(value as unknown as ArrayLike<number>).slice(0, 4).map((x) => (typeof x === 'number' ? Number(x.toFixed(3)) : String(x)))
+    return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length}) [${items.join(', ')}${(value as unknown as ArrayLike<number>).length > 4 ? ', ...' : ''}]`
+  }
+  if (Array.isArray(value)) return value.length > 6 ? [...value.slice(0, 6).map(summarise), `... ${value.length - 6} more`] : value.map(summarise)
+  if (typeof value === 'bigint') return value.toString()
+  return value
+}
+
+/** Read a dataset's manifest, its first `rows` rows and first ledger lines. Throws naming the file when unreadable. */
+export async function inspectDataset(dir: string, { rows = 3 }: { rows?: number } = {}): Promise<Inspection> {
+  const manifest = await readManifest(dir)
+  const sample: Record<string, unknown>[] = []
+  const first = manifest.shards[0]
+  if (rows > 0 && first !== undefined) {
+    const shard = await openShard(join(dir, first.file), await loadSchema(manifest.schema.id))
+    for (let g = 0; g < shard.metadata.rowGroups && sample.length < rows; g++) {
+      for (const row of await shard.readRowGroup(g)) {
+        if (sample.length >= rows) break
+        sample.push(Object.fromEntries(Object.entries(row as Row).map(([k, v]) => [k, summarise(v)])))
+      }
+    }
+    shard.close()
+  }
+  const ledgerPath = join(dir, REJECTS_FILE)
+  const rejects = existsSync(ledgerPath)
+    ? (await readFile(ledgerPath, 'utf8')).split('\n').filter((l) => l !== '').slice(0, 5).map((l) => JSON.parse(l) as Record<string, unknown>)
+    : []
+  return { dir, manifest, rows: sample, rejects }
+}
+
+/** The inspection as text for a terminal. */
+export function formatInspection({ dir, manifest: m, rows, rejects }: Inspection): string {
+  const lines = [
+    `dataset   ${dir}`,
+    `version   ${m.version}`,
+    `schema    ${m.schema.id} v${m.schema.version} (${m.schema.hash})`,
+    `pipeline  ${m.pipeline.name}, ${m.tool.name} ${m.tool.version}`,
+    `counts    ${m.inputs} inputs = ${m.rows} rows + ${m.rejects.total} rejects, ${m.shards.length} part files, ${(m.shards.reduce((n, s) => n + s.bytes, 0) / 1e6).toFixed(1)} MB`,
+    `rejects   ${Object.entries(m.rejects.byCode).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}`,
+    `settings  ${JSON.stringify(m.pipeline.settings)}`,
+  ]
+  for (const [i, row] of rows.entries()) lines.push(`row ${i}`, ...Object.entries(row).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`))
+  for (const r of rejects) lines.push(`reject  ${JSON.stringify(r)}`)
+  return lines.join('\n') + '\n'
+}

@@ -1,0 +1,370 @@
+// manifest.json names one dataset version: which schema, which byte-affecting settings, which shard bytes.
+// It holds nothing time- or machine-dependent (no dates, hosts, absolute paths, worker counts), so the same
+// inputs and settings give the same manifest bytes, and it is written last, atomically, after every shard.
+//
+// A manifest reads (keys sorted, 2-space indent):
+//   { "format": "turnkit-dataset/1", "inputs": 12, "pipeline": { "name": "clotho", "settings": {...} },
+//     "rejects": { "byCode": { "too-short": 1 }, "total": 1 }, "rows": 11,
+//     "schema": { "hash": "sha256:...", "id": "audio-text", "version": 1 },
+//     "shards": [ { "bytes": 81234, "file": "part-00000.parquet", "rows": 11, "sha256": "sha256:..." } ],
+//     "source": { "fingerprint": "sha256:...", "inputs": 12 }, "tool": { "name": "turnkit", "version": "0.1.0" },
+//     "version": "sha256:..." }
+
+import { readFileSync } from 'node:fs'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { REJECT_CODES, type RejectCode } from '../etl/reject.js'
+import { writeFileAtomic } from './atomic.js'
+import { canonicalJson, type JsonValue, sha256Bytes, sha256File, sortedJsonPretty } from './hash.js'
+import { checkArrowSchema, openShard } from './parquet-reader.js'
+import type { ShardEntry } from './parquet-writer.js'
+import { loadSchema, type RecordSchema, schemaHash } from './schema.js'
+
+/** The `format` of every manifest this code writes; bumped when the manifest layout changes. */
+export const MANIFEST_FORMAT = 'turnkit-dataset/1'
+/** File names inside a dataset directory. */
+export const MANIFEST_FILE = 'manifest.json'
+export const REJECTS_FILE = 'rejects.jsonl'
+
+/** A JSON object of settings. */
+export type JsonObject = { [key: string]: JsonValue }
+
+/** Which schema a dataset was written with: its id, version and `schemaHash`. */
+export interface SchemaRef {
+  id: string
+  version: number
+  hash: string
+}
+
+/** Rejected inputs: the total and the count per reason code (codes with a zero count are left out). */
+export interface RejectCounts {
+  total: number
+  byCode: Partial<Record<RejectCode, number>>
+}
+
+/** The contents of manifest.json. */
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT
+  schema: SchemaRef
+  /** pipeline name and every setting that affects output bytes (speed-only settings stay out) */
+  pipeline: { name: string; settings: JsonObject }
+  /** `fingerprint`: the caller's hash of the source listing; `inputs`: how many inputs it listed */
+  source: { fingerprint: string; inputs: number }
+  tool: { name: string; version: string }
+  /** sorted by file name; every shard has at least one row */
+  shards: ShardEntry[]
+  /** sum of shard rows */
+  rows: number
+  /** rows + rejects.total: every input ends as a row or a rejects.jsonl line */
+  inputs: number
+  rejects: RejectCounts
+  /** `datasetVersion(schema.hash, pipeline.settings, shards)` */
+  version: string
+}
+
+/** What `buildManifest` needs; counts it derives (rows, totals, version) are computed, not given. */
+export interface ManifestParts {
+  /** the schema itself, or its reference `{ id, version, hash }` */
+  schema: RecordSchema | SchemaRef
+  pipeline: { name: string; settings: JsonObject }
+  source: { fingerprint: string; inputs: number }
+  /** default `{ name: 'turnkit', version: <package.json version> }` */
+  tool?: { name: string; version: string }
+  /** in any order; sorted by file here */
+  shards: readonly ShardEntry[]
+  /** rejects by code; `total`, when given, must equal their sum */
+  rejects: { total?: number; byCode: Partial<Record<RejectCode, number>> }
+  /** when given, must equal rows + rejects.total (a cross-check of the caller's own count) */
+  inputs?: number
+}
+
+/**
+ * `"sha256:" + sha256(canonicalJson({ schemaHash, settings, shards: [shard sha256, in file-name order] }))`.
+ * Names the dataset's content: worker counts, partitioning, tool version and timing cannot change it.
+ */
+export function datasetVersion(schemaHash: string, settings: JsonObject, shards: readonly Pick<ShardEntry, 'file' | 'sha256'>[]): string {
+  const ordered = [...shards].sort((a, b) => compareNames(a.file, b.file))
+  return sha256Bytes(canonicalJson({ schemaHash, settings, shards: ordered.map((s) => s.sha256) }))
+}
+
+/**
+ * Assemble a manifest: sorts shards, sums rows, totals rejects (dropping zero counts), computes `inputs` and the
+ * version. Throws on a broken invariant, naming the values: duplicate shard files, an empty shard, a reject
+ * total that is not the sum by code, `inputs` or `source.inputs` that is not rows + rejects, or a part that
+ * `validateManifest` refuses (bad hash format, unknown reject code, settings that are not JSON).
+ */
+export function buildManifest(parts: ManifestParts): Manifest {
+  const schema: SchemaRef =
+    'fields' in parts.schema
+      ? { id: parts.schema.id, version: parts.schema.version, hash: schemaHash(parts.schema) }
+      : { id: parts.schema.id, version: parts.schema.version, hash: parts.schema.hash }
+  const shards = [...parts.shards]
+    .map((s) => ({ file: s.file, rows: s.rows, bytes: s.bytes, sha256: s.sha256 }))
+    .sort((a, b) => compareNames(a.file, b.file))
+  const byCode: Partial<Record<RejectCode, number>> = {}
+  let total = 0
+  for (const [code, n] of Object.entries(parts.rejects.byCode) as [RejectCode, number][]) {
+    if (n === 0) continue // {} and { silent: 0 } must give the same manifest bytes
+    byCode[code] = n
+    total += n
+  }
+  if (parts.rejects.total !== undefined && parts.rejects.total !== total) {
+    throw new Error(`buildManifest: rejects.total is ${parts.rejects.total}, but byCode sums to ${total}`)
+  }
+  const rows = shards.reduce((sum, s) => sum + s.rows, 0)
+  const inputs = rows + total
+  if (parts.inputs !== undefined && parts.inputs !== inputs) {
+    throw new Error(`buildManifest: inputs is ${parts.inputs}, but ${rows} rows + ${total} rejects = ${inputs}`)
+  }
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    schema,
+    pipeline: { name: parts.pipeline.name, settings: parts.pipeline.settings },
+    source: { fingerprint: parts.source.fingerprint, inputs: parts.source.inputs },
+    tool: parts.tool ?? { name: 'turnkit', version: toolVersion() },
+    shards,
+    rows,
+    inputs,
+    rejects: { total, byCode },
+    version: datasetVersion(schema.hash, parts.pipeline.settings, shards),
+  }
+  const problems = manifestProblems(manifest)
+  if (problems.length > 0) throw new Error(`buildManifest: ${problems.join('; ')}`)
+  return manifest
+}
+
+/**
+ * Write `<dir>/manifest.json` atomically: keys sorted at every level, 2-space indent, trailing newline.
+ * Throws when the manifest is inconsistent (see `manifestProblems`), before writing anything, or the fs error.
+ */
+export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  const problems = manifestProblems(manifest)
+  if (problems.length > 0) throw new Error(`writeManifest: ${join(dir, MANIFEST_FILE)}: ${problems.join('; ')}`)
+  await writeFileAtomic(join(dir, MANIFEST_FILE), `${sortedJsonPretty(manifest)}\n`)
+}
+
+/**
+ * Read and check `<dir>/manifest.json`. Returns it typed.
+ * Throws naming the file: missing (no dataset there, or the build did not finish), not JSON, another format, or
+ * inconsistent (each problem listed, e.g. `shards[2].sha256 must be "sha256:" + 64 hex digits`).
+ */
+export async function readManifest(dir: string): Promise<Manifest> {
+  const path = join(dir, MANIFEST_FILE)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error(`manifest: ${path} not found: not a turnkit dataset, or its build has not finished`)
+    }
+    throw error
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw new Error(`manifest: ${path} is not valid JSON: ${(error as Error).message}`)
+  }
+  const problems = manifestProblems(value)
+  if (problems.length > 0) throw new Error(`manifest: ${path}: ${problems.join('; ')}`)
+  return value as Manifest
+}
+
+/**
+ * Everything wrong with a manifest value on its own (no files read): shape and types of every field, sorted
+ * unique shard names, rows = sum of shard rows, rejects.total = sum by code, inputs = rows + rejects.total =
+ * source.inputs, and the version recomputed. Returns one message per problem; empty means consistent.
+ */
+export function manifestProblems(value: unknown): string[] {
+  const problems: string[] = []
+  const m = value as Partial<Manifest> & Record<string, unknown>
+  if (!isObject(value)) return ['must be a JSON object']
+  const known = ['format', 'schema', 'pipeline', 'source', 'tool', 'shards', 'rows', 'inputs', 'rejects', 'version']
+  for (const key of Object.keys(value)) if (!known.includes(key)) problems.push(`unknown key '${key}'`)
+  for (const key of known) if (!(key in value)) problems.push(`missing key '${key}'`)
+  if (problems.length > 0) return problems
+  if (m.format !== MANIFEST_FORMAT) return [`format ${JSON.stringify(m.format)} is not ${MANIFEST_FORMAT}`]
+
+  const s = m.schema as unknown as Record<string, unknown>
+  if (!isObject(s) || typeof s.id !== 'string' || !isCount(s.version) || !isHash(s.hash)) {
+    problems.push('schema must be { id: string, version: integer, hash: "sha256:<hex>" }')
+  }
+  const p = m.pipeline as unknown as Record<string, unknown>
+  if (!isObject(p) || typeof p.name !== 'string' || !isObject(p.settings)) {
+    problems.push('pipeline must be { name: string, settings: object }')
+  } else {
+    try {
+      canonicalJson(p.settings)
+    } catch (error) {
+      problems.push(`pipeline.settings: ${(error as Error).message}`)
+    }
+  }
+  const src = m.source as unknown as Record<string, unknown>
+  if (!isObject(src) || typeof src.fingerprint !== 'string' || src.fingerprint === '' || !isCount(src.inputs)) {
+    problems.push('source must be { fingerprint: non-empty string, inputs: integer >= 0 }')
+  }
+  const t = m.tool as unknown as Record<string, unknown>
+  if (!isObject(t) || typeof t.name !== 'string' || typeof t.version !== 'string') problems.push('tool must be { name: string, version: string }')
+
+  let rowSum = 0
+  if (!Array.isArray(m.shards)) {
+    problems.push('shards must be an array')
+  } else {
+    for (const [i, sh] of (m.shards as unknown[]).entries()) {
+      const e = sh as Record<string, unknown>
+      if (!isObject(e)) {
+        problems.push(`shards[${i}] must be an object`)
+        continue
+      }
+      if (typeof e.file !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*\.parquet$/.test(e.file)) {
+        problems.push(`shards[${i}].file ${JSON.stringify(e.file)} must be a plain *.parquet file name`)
+      } else if (i > 0 && compareNames(String((m.shards[i - 1] as ShardEntry).file), e.file) >= 0) {
+        problems.push(`shards[${i}].file '${e.file}' is not after '${(m.shards[i - 1] as ShardEntry).file}': shards must be sorted by file, unique`)
+      }
+      if (!isCount(e.rows) || e.rows === 0) problems.push(`shards[${i}].rows must be an integer >= 1`)
+      else rowSum += e.rows
+      if (!isCount(e.bytes)) problems.push(`shards[${i}].bytes must be an integer >= 0`)
+      if (!isHash(e.sha256)) problems.push(`shards[${i}].sha256 must be "sha256:" + 64 hex digits`)
+    }
+  }
+  if (!isCount(m.rows)) problems.push('rows must be an integer >= 0')
+  else if (m.rows !== rowSum) problems.push(`rows is ${m.rows}, but the shards hold ${rowSum}`)
+
+  const r = m.rejects as unknown as Record<string, unknown>
+  let rejectTotal = 0
+  if (!isObject(r) || !isCount(r.total) || !isObject(r.byCode)) {
+    problems.push('rejects must be { total: integer, byCode: { code: count } }')
+  } else {
+    for (const [code, n] of Object.entries(r.byCode)) {
+      if (!(REJECT_CODES as readonly string[]).includes(code)) problems.push(`rejects.byCode: unknown reject code '${code}'`)
+      if (!isCount(n) || n === 0) problems.push(`rejects.byCode.${code} must be an integer >= 1`)
+      else rejectTotal += n
+    }
+    if (r.total !== rejectTotal) problems.push(`rejects.total is ${String(r.total)}, but byCode sums to ${rejectTotal}`)
+  }
+  if (!isCount(m.inputs)) problems.push('inputs must be an integer >= 0')
+  else if (isCount(m.rows) && isCount(r?.total) && m.inputs !== m.rows + r.total) {
+    problems.push(`inputs is ${m.inputs}, but rows ${m.rows} + rejects ${r.total} = ${m.rows + r.total}`)
+  }
+  if (isObject(src) && isCount(src.inputs) && isCount(m.inputs) && src.inputs !== m.inputs) {
+    problems.push(`source.inputs is ${src.inputs}, but ${m.inputs} inputs ended as rows or rejects`)
+  }
+
+  if (!isHash(m.version)) {
+    problems.push('version must be "sha256:" + 64 hex digits')
+  } else if (problems.length === 0) {
+    const expected = datasetVersion(s.hash as string, p.settings as JsonObject, m.shards as ShardEntry[])
+    if (m.version !== expected) problems.push(`version is ${m.version}, but schema hash, settings and shard hashes give ${expected}`)
+  }
+  return problems
+}
+
+/**
+ * Check a dataset directory against its manifest: every listed shard's size, sha256 (streamed) and row count
+ * (from the Parquet footer) and its Arrow schema (when schemas/ holds the manifest's schema id at the same
+ * version), no unlisted part files, the manifest's own consistency (`manifestProblems`), and the number of
+ * rejects.jsonl lines when that file exists. Returns one message per problem, each starting with the file it is
+ * about (`part-00003.parquet: sha256 mismatch (manifest sha256:..., file sha256:...)`); empty means OK.
+ * Never throws for a bad dataset; only for an unreadable directory.
+ */
+export async function verifyDataset(dir: string): Promise<string[]> {
+  let manifest: Manifest
+  try {
+    const text = await readFile(join(dir, MANIFEST_FILE), 'utf8')
+    const value: unknown = JSON.parse(text)
+    const problems = manifestProblems(value)
+    if (problems.length > 0) return problems.map((p) => `${MANIFEST_FILE}: ${p}`)
+    manifest = value as Manifest
+  } catch (error) {
+    return [`${MANIFEST_FILE}: ${(error as Error).message}`]
+  }
+  const problems: string[] = []
+
+  let schema: RecordSchema | undefined
+  try {
+    const current = await loadSchema(manifest.schema.id)
+    if (current.version === manifest.schema.version) {
+      if (schemaHash(current) !== manifest.schema.hash) {
+        problems.push(`${MANIFEST_FILE}: schema ${current.id} v${current.version} hashes to ${schemaHash(current)} in schemas/, manifest says ${manifest.schema.hash} (schema edited without a version bump?)`)
+      }
+      schema = current
+    }
+    // Another version in schemas/ is not a problem of this dataset; its shards are then checked without it.
+  } catch (error) {
+    problems.push(`${MANIFEST_FILE}: ${(error as Error).message}`)
+  }
+
+  for (const shard of manifest.shards) {
+    const path = join(dir, shard.file)
+    let size: number
+    try {
+      size = (await stat(path)).size
+    } catch (error) {
+      problems.push(`${shard.file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (error as Error).message}`)
+      continue
+    }
+    if (size !== shard.bytes) problems.push(`${shard.file}: ${size} bytes, manifest says ${shard.bytes}`)
+    const sha = await sha256File(path)
+    if (sha !== shard.sha256) problems.push(`${shard.file}: sha256 mismatch (manifest ${shard.sha256}, file ${sha})`)
+    try {
+      const file = await openShard(path)
+      try {
+        if (file.metadata.rows !== shard.rows) problems.push(`${shard.file}: ${file.metadata.rows} rows, manifest says ${shard.rows}`)
+        if (schema !== undefined) checkArrowSchema(file.arrowSchema, schema, path)
+      } finally {
+        file.close()
+      }
+    } catch (error) {
+      // openShard and the schema check name the full path; the report names files relative to the dataset.
+      problems.push(`${shard.file}: ${(error as Error).message.replace(`readShard: ${path}: `, '')}`)
+    }
+  }
+
+  const listed = new Set(manifest.shards.map((s) => s.file))
+  for (const name of (await readdir(dir)).sort()) {
+    if (name.endsWith('.parquet') && !listed.has(name)) problems.push(`${name}: not listed in ${MANIFEST_FILE}`)
+  }
+
+  const lines = await countLines(join(dir, REJECTS_FILE))
+  if (lines !== undefined && lines !== manifest.rejects.total) {
+    problems.push(`${REJECTS_FILE}: ${lines} lines, manifest says ${manifest.rejects.total} rejects`)
+  }
+  return problems
+}
+
+// Lines of a text file (a last line without '\n' counts), or undefined when the file does not exist.
+async function countLines(path: string): Promise<number | undefined> {
+  let bytes: Buffer
+  try {
+    bytes = await readFile(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+  let lines = 0
+  for (const b of bytes) if (b === 0x0a) lines++
+  if (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) lines++
+  return lines
+}
+
+// File names compare by code unit; they are ASCII (`part-00000.parquet`), where that equals byte order.
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+function isCount(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0
+}
+function isHash(v: unknown): v is string {
+  return typeof v === 'string' && /^sha256:[0-9a-f]{64}$/.test(v)
+}
+
+/** The turnkit version from package.json (found from this file, not the current directory). */
+export function toolVersion(): string {
+  const path = fileURLToPath(new URL('../../package.json', import.meta.url))
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version
+}
