@@ -164,7 +164,8 @@ describe('schema', () => {
   })
 
   it('renders a Markdown table row per field with type, shape and unit', async () => {
-    const md = markdownReference(await loadSchema('audio-text'))
+    const schema = await loadSchema('audio-text')
+    const md = markdownReference(schema)
     assert.match(md, /^\| Field \| Type \| Shape \| Unit \| Description \|$/m)
     assert.match(md, /^\| `log_mel` \| `list<float32>` \| \[frames, n_mels\] \| dB \| Log-mel spectrogram/m)
     assert.equal(md.split('\n').filter((l) => l.startsWith('| `')).length, schema.fields.length)

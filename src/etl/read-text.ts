@@ -24,7 +24,7 @@ export interface CsvRow {
 
 /** Parse CSV text with a header row. Ragged rows are kept (missing cells become ''), so the caller can reject them. */
 export function parseCsvWithHeader(text: string): { header: string[]; rows: CsvRow[] } {
-  const records = parse(text, { relax_column_count: true, skip_empty_lines: true, info: true }) as {
+  const records = parse(text, { relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as {
     record: string[]
     info: { lines: number }
   }[]
@@ -38,7 +38,7 @@ export function parseCsvWithHeader(text: string): { header: string[]; rows: CsvR
 
 /** Parse CSV text without a header (e.g. vggsound.csv). */
 export function parseCsvRows(text: string): { line: number; cells: string[] }[] {
-  const records = parse(text, { relax_column_count: true, skip_empty_lines: true, info: true }) as {
+  const records = parse(text, { relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as {
     record: string[]
     info: { lines: number }
   }[]
