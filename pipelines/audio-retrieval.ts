@@ -17,7 +17,7 @@ export interface AudioCaptionSource extends SourceRecord {
   split: string
   /** Captions in corpus order (AudioCaps: by audiocap_id; Clotho: caption_1..caption_5), empty cells dropped. */
   captions: string[]
-  /** Corpus ids: AudioCaps `youtube_id` then each `audiocap_id`; Clotho the file name. */
+  /** Corpus ids as `name:value`: AudioCaps `youtube_id:…` then each `audiocap_id:…`; Clotho `file_name:…`. */
   sourceIds: string[]
 }
 
@@ -95,7 +95,7 @@ export async function* listAudioCaps(
       } else if (captions.length === 0) {
         yield reject(key, 'list', 'no-captions', 'all caption cells empty', file)
       } else {
-        yield { key, source: file, corpus: 'audiocaps', split, captions, sourceIds: [ytid, ...ids] }
+        yield { key, source: file, corpus: 'audiocaps', split, captions, sourceIds: [`youtube_id:${ytid}`, ...ids.map((id) => `audiocap_id:${id}`)] }
       }
     }
   }
@@ -135,7 +135,7 @@ export async function* listClotho(
         yield reject(key, 'list', 'no-captions', `${csvName} line ${line}: all caption cells empty`, source)
         continue
       }
-      yield { key, source, corpus: 'clotho', split, captions, sourceIds: [fileName] }
+      yield { key, source, corpus: 'clotho', split, captions, sourceIds: [`file_name:${fileName}`] }
     }
   }
 }

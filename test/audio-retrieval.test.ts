@@ -11,7 +11,7 @@ describe('listClotho', () => {
       'validation/rain.wav': '',
     })
     assert.deepEqual(await collect(listClotho(root, { splits: ['validation'] })), [
-      { key: 'clotho/validation/rain.wav', source: 'validation/rain.wav', corpus: 'clotho', split: 'validation', captions: ['Rain falls', 'Drops, on a roof'], sourceIds: ['rain.wav'] },
+      { key: 'clotho/validation/rain.wav', source: 'validation/rain.wav', corpus: 'clotho', split: 'validation', captions: ['Rain falls', 'Drops, on a roof'], sourceIds: ['file_name:rain.wav'] },
     ])
   })
 
@@ -43,7 +43,7 @@ describe('listAudioCaps', () => {
       'audio/val/abc123.wav': '',
     })
     assert.deepEqual(await collect(listAudioCaps(root, { splits: ['val'] })), [
-      { key: 'audiocaps/val/abc123', source: 'audio/val/abc123.wav', corpus: 'audiocaps', split: 'val', captions: ['first', 'second'], sourceIds: ['abc123', '11', '12'] },
+      { key: 'audiocaps/val/abc123', source: 'audio/val/abc123.wav', corpus: 'audiocaps', split: 'val', captions: ['first', 'second'], sourceIds: ['youtube_id:abc123', 'audiocap_id:11', 'audiocap_id:12'] },
     ])
   })
 

@@ -1,0 +1,113 @@
+// `npm run bench`: throughput and memory figures, written as JSON to bench/results/latest.json (and printed).
+// Sections: the AudioCaps pipeline end to end (10 s 44.1 kHz WAV and M4A clips, 1 and 2 workers, two corpus
+// sizes to show memory stays flat), log-mel ms per clip, shard encode MB/s, and the model when present.
+// Usage: npm run bench [-- --only audio,logmel,shards,model] [--clips N]
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { spawnSync } from 'node:child_process'
+import { writeAudioCapsFixture } from '../src/fixtures/audio-retrieval.js'
+import { createLogMel } from '../src/audio/log-mel.js'
+import { describeClip } from '../src/audio/descriptors.js'
+import { encodeShard } from '../src/shards/parquet-writer.js'
+import { loadSchema } from '../src/shards/schema.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const CACHE = join(ROOT, 'bench', '.cache')
+const BIN = join(ROOT, 'bin', 'turnkit.js')
+
+type Figures = Record<string, number | string | boolean | null>
+
+async function fixture(name: string, clips: number, extension: '.wav' | '.m4a'): Promise<string> {
+  const dir = join(CACHE, `${name}-${clips}`)
+  if (!existsSync(join(dir, '.complete'))) {
+    await rm(dir, { recursive: true, force: true })
+    await writeAudioCapsFixture(dir, { clips, seed: 1, seconds: 10, extension })
+    await writeFile(join(dir, '.complete'), '')
+  }
+  return dir
+}
+
+/** Run `turnkit prepare` in a child process, as a user would; clips/s from wall time, peak RSS from the child. */
+function preparePipeline(src: string, workers: number, clips: number): Figures {
+  const out = join(CACHE, `out-${workers}-${Date.now()}`)
+  const started = performance.now()
+  const run = spawnSync(process.execPath, [BIN, 'prepare', 'audiocaps', '--src', src, '--out', out, '--workers', String(workers), '--json', '--quiet'], { encoding: 'utf8' })
+  const seconds = (performance.now() - started) / 1000
+  if (run.status !== 0) throw new Error(`prepare failed: ${run.stderr}`)
+  const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { rows: number; peakRssMb: number; version: string }
+  spawnSync('rm', ['-rf', out])
+  return { clips, workers, seconds: round(seconds), clipsPerSec: round(clips / seconds), rows: summary.rows, peakRssMb: summary.peakRssMb, version: summary.version }
+}
+
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
+
+function benchLogMel(): Figures {
+  const sr = 22_050
+  const samples = new Float32Array(sr * 10).map((_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * i) / sr) + 0.01 * Math.sin(i * 12.9898))
+  const logMel = createLogMel()
+  for (let i = 0; i < 5; i++) logMel(samples)
+  const n = 50
+  let t = performance.now()
+  for (let i = 0; i < n; i++) logMel(samples)
+  const logMelMs = (performance.now() - t) / n
+  t = performance.now()
+  for (let i = 0; i < n; i++) describeClip(samples, logMel)
+  const withDescriptorsMs = (performance.now() - t) / n
+  return { clipSeconds: 10, logMelMsPerClip: round(logMelMs), logMelAndDescriptorsMsPerClip: round(withDescriptorsMs) }
+}
+
+async function benchShards(): Promise<Figures> {
+  const schema = await loadSchema('audio-text')
+  const rows = Array.from({ length: 1000 }, (_, i) => ({
+    key: `bench/${String(i).padStart(6, '0')}`, corpus: 'audiocaps', split: 'train', source_path: `audio/${i}.wav`,
+    duration_sec: 10, num_samples: 220_500, frames: 216, n_mels: 128,
+    log_mel: new Float32Array(216 * 128).map((_, j) => -80 + ((i * 31 + j * 7) % 800) / 10),
+    captions: ['a dog barks'], token_ids: [new Int32Array([101, 1037, 3899, 17554, 102])],
+    rms_dbfs: -20, peak: 0.5, spectral_flatness: 0.1, silent: false, source_ids: [String(i)],
+  }))
+  const rawMb = (1000 * 216 * 128 * 4) / 1e6
+  await encodeShard(schema, rows.slice(0, 10))
+  const t = performance.now()
+  const bytes = await encodeShard(schema, rows)
+  const seconds = (performance.now() - t) / 1000
+  return { rows: 1000, rawLogMelMb: round(rawMb), parquetMb: round(bytes.length / 1e6), encodeSeconds: round(seconds, 3), encodeMbPerSec: round(rawMb / seconds), codec: 'zstd' }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { only: { type: 'string' }, clips: { type: 'string' } } })
+  const only = new Set((values.only ?? 'audio,logmel,shards,model').split(','))
+  const clips = Number(values.clips ?? 200)
+  await mkdir(CACHE, { recursive: true })
+  const results: Record<string, unknown> = {
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
+  }
+  if (only.has('logmel')) results.logMel = benchLogMel()
+  if (only.has('shards')) results.shardWrite = await benchShards()
+  if (only.has('audio')) {
+    const wav = await fixture('audiocaps-wav', clips, '.wav')
+    const wavLarge = await fixture('audiocaps-wav', clips * 2, '.wav')
+    const m4a = await fixture('audiocaps-m4a', Math.round(clips / 2), '.m4a')
+    results.audioPipeline = {
+      wav1: preparePipeline(wav, 1, clips),
+      wav2: preparePipeline(wav, 2, clips),
+      wav2Double: preparePipeline(wavLarge, 2, clips * 2),
+      m4a1: preparePipeline(m4a, 1, Math.round(clips / 2)),
+      m4a2: preparePipeline(m4a, 2, Math.round(clips / 2)),
+    }
+  }
+  if (only.has('model') && existsSync(join(ROOT, 'bench', 'model.ts'))) {
+    const modelBench = './model.js' // a variable: the model bench may be absent
+    const { benchModel } = (await import(modelBench)) as { benchModel: () => Promise<Figures> }
+    results.model = await benchModel()
+  }
+  await mkdir(join(ROOT, 'bench', 'results'), { recursive: true })
+  const text = JSON.stringify(results, null, 2) + '\n'
+  await writeFile(join(ROOT, 'bench', 'results', 'latest.json'), text)
+  process.stdout.write(text)
+}
+
+await main()

@@ -1,0 +1,310 @@
+// The `turnkit` command line: parses arguments, calls the library, prints results. Exit codes: 0 success,
+// 1 the work failed (verify found a problem, too many rejects), 2 usage error (bad flag, bad value).
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { availableParallelism } from 'node:os'
+import { resolve, relative } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { CORPORA, CORPUS_NAMES, isCorpusName } from './etl/corpora.js'
+import { prepareDataset, type PrepareSummary } from './etl/prepare.js'
+import { mergeDatasets } from './etl/merge.js'
+import { progressReporter } from './etl/progress.js'
+import { resolveAudioTextOptions } from './etl/audio-text-stage.js'
+import { ffmpegBinary } from './audio/ffmpeg.js'
+import { runDemo } from './demo.js'
+import { loadSchema } from './shards/schema.js'
+import { verifyDataset, readManifest } from './shards/manifest.js'
+import { inspectDataset, formatInspection } from './shards/inspect.js'
+import { SHARD_COMPRESSIONS, type ShardCompression } from './shards/parquet-writer.js'
+
+const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string }
+export const TOOL = { name: PACKAGE.name, version: PACKAGE.version }
+
+/** A usage error: printed with the command's help, exit code 2. */
+export class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+interface Command {
+  summary: string
+  usage: string
+  options: Options
+  run(positionals: string[], values: Record<string, string | boolean | string[] | undefined>): Promise<number>
+}
+
+const int = (name: string, value: string | undefined, fallback: number, min = 1): number => {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} ${value}: expected an integer >= ${min}`)
+  return n
+}
+const num = (name: string, value: string | undefined, fallback: number, min = 0): number => {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} ${value}: expected a number >= ${min}`)
+  return n
+}
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+
+/** `--part i/N`, or `--parts N` with i from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID. */
+export function resolvePart(part: string | undefined, parts: string | undefined, env: NodeJS.ProcessEnv): { index: number; count: number } {
+  if (part !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(part)
+    if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--part ${part}: expected i/N with 0 <= i < N`)
+    return { index: Number(m[1]), count: Number(m[2]) }
+  }
+  if (parts !== undefined) {
+    const count = int('parts', parts, 1)
+    const fromEnv = env.JOB_COMPLETION_INDEX ?? env.SLURM_ARRAY_TASK_ID
+    if (fromEnv === undefined) throw new UsageError('--parts N needs JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID to pick this part (or pass --part i/N)')
+    const index = Number(fromEnv)
+    if (!Number.isInteger(index) || index < 0 || index >= count) throw new UsageError(`part index ${fromEnv} from the environment is not in [0, ${count})`)
+    return { index, count }
+  }
+  return { index: 0, count: 1 }
+}
+
+const formatCounts = (byCode: Record<string, number | undefined>): string =>
+  Object.entries(byCode)
+    .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0) || (a[0] < b[0] ? -1 : 1))
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ')
+
+function printSummary(corpus: string, s: PrepareSummary, maxRejectRatio: number, asJson: boolean): number {
+  const ratio = s.inputs === 0 ? 0 : s.rejects.total / s.inputs
+  const tooMany = ratio > maxRejectRatio
+  if (asJson) {
+    const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024) // this process and its worker threads
+    process.stdout.write(JSON.stringify({ ...s, manifest: undefined, version: s.manifest?.version ?? null, rejectRatio: ratio, ok: !tooMany, peakRssMb }) + '\n')
+  } else {
+    const rel = relative(process.cwd(), s.outDir)
+    const where = rel === '' ? '.' : rel.startsWith('..') ? s.outDir : rel
+    const rejects = s.rejects.total > 0 ? ` (${formatCounts(s.rejects.byCode)})` : ''
+    process.stdout.write(`prepare ${corpus}: ${s.inputs} inputs = ${s.rows} rows + ${s.rejects.total} rejects${rejects}\n`)
+    process.stdout.write(`units: ${s.unitsBuilt} built, ${s.unitsSkipped} already done, ${s.unitsTotal} in the dataset (part ${s.part.index}/${s.part.count})\n`)
+    if (s.status === 'complete') {
+      process.stdout.write(`version ${s.manifest!.version}\n${where}/manifest.json, ${s.manifest!.shards.length} part files; rejects in ${where}/rejects.jsonl\n`)
+    } else {
+      process.stdout.write(`part ${s.part.index}/${s.part.count} done; the dataset is complete once every part is built: turnkit merge <part dirs...> --out D\n`)
+    }
+  }
+  if (tooMany) {
+    process.stderr.write(
+      `turnkit: ${(ratio * 100).toFixed(1)}% of inputs rejected, more than --max-reject-ratio ${maxRejectRatio}: top reasons ${formatCounts(s.rejects.byCode)}. ` +
+        `See rejects.jsonl in ${s.outDir} for each file and reason.\n`,
+    )
+    return 1
+  }
+  return 0
+}
+
+const COMMANDS: Record<string, Command> = {
+  demo: {
+    summary: 'the main job end to end on generated corpora (no download): fixtures -> prepare -> verify',
+    usage: `turnkit demo [--out DIR]
+  --out DIR   where raw corpora and datasets go (default ./turnkit-demo)`,
+    options: { out: { type: 'string' } },
+    async run(rest, v) {
+      if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`)
+      await runDemo({ out: resolve(str(v.out) ?? 'turnkit-demo'), tool: TOOL })
+      return 0
+    },
+  },
+  fixtures: {
+    summary: 'write a small raw corpus in its real distributed layout',
+    usage: `turnkit fixtures <corpus> --out DIR [--clips N] [--seed S] [--corrupt] [--seconds S] [--format wav|flac|m4a|mp3]
+  corpora: ${CORPUS_NAMES.join(', ')}
+  --clips N       good clips to write (default 12)
+  --seed S        seed for captions, objects and durations (default 0)
+  --corrupt       add defective inputs: random bytes, empty, truncated, too short, missing files, bad captions, hostile paths
+  --seconds S     duration of every good clip (default: the corpus' own: AudioCaps 10 s, Clotho 15-30 s)
+  --format F      container of good clips (default wav)`,
+    options: { out: { type: 'string' }, clips: { type: 'string' }, seed: { type: 'string' }, corrupt: { type: 'boolean' }, seconds: { type: 'string' }, format: { type: 'string' } },
+    async run([corpus, ...rest], v) {
+      if (corpus === undefined || !isCorpusName(corpus) || rest.length > 0) throw new UsageError(`expected one corpus: ${CORPUS_NAMES.join(', ')}`)
+      const out = str(v.out)
+      if (out === undefined) throw new UsageError('--out DIR is required')
+      const format = str(v.format) ?? 'wav'
+      if (!['wav', 'flac', 'm4a', 'mp3'].includes(format)) throw new UsageError(`--format ${format}: expected wav, flac, m4a or mp3`)
+      const seconds = str(v.seconds) === undefined ? undefined : num('seconds', str(v.seconds), 0, 0.01)
+      const expected = await CORPORA[corpus].writeFixture(resolve(out), {
+        clips: int('clips', str(v.clips), 12),
+        seed: int('seed', str(v.seed), 0, 0),
+        corrupt: v.corrupt === true,
+        ...(seconds === undefined ? {} : { seconds }),
+        extension: `.${format}` as '.wav',
+      })
+      process.stdout.write(`wrote ${corpus} fixture to ${out}: ${expected.inputs} inputs, expect ${expected.rows} rows` + (Object.keys(expected.rejects).length ? ` and rejects ${formatCounts(expected.rejects)}` : '') + '\n')
+      return 0
+    },
+  },
+  prepare: {
+    summary: 'turn a raw corpus into a versioned Parquet dataset',
+    usage: `turnkit prepare <corpus> --src DIR --out DIR [options]
+  corpora: ${CORPUS_NAMES.join(', ')}
+  --split S             only this split (repeat or comma-separate; default all)
+  --workers N           worker threads (default: cores = ${availableParallelism()}); never changes bytes
+  --shard-rows N        inputs per part file (default 1000)
+  --part i/N            build only units j with j % N == i; combine parts with turnkit merge
+  --parts N             as --part, with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID
+  --max-reject-ratio R  exit 1 when more than this fraction of inputs is rejected (default 0.05)
+  --max-seconds S       keep at most S seconds from the clip start (default 30)
+  --min-seconds S       reject clips shorter than S seconds after decoding (default 1)
+  --sample-rate HZ      decode rate (default 22050)
+  --resampler R         auto | soxr | swr (default auto: soxr when ffmpeg has it)
+  --n-fft N --hop N --n-mels N --fmin HZ --fmax HZ --top-db DB
+                        log-mel settings (defaults 2048, 1024, 128, 0, sr/2, 80: TURN's)
+  --vocab FILE          a BERT vocab.txt (default: bert-base-uncased)
+  --max-tokens N        ids per caption including [CLS] and [SEP] (default 30)
+  --compression C       ${SHARD_COMPRESSIONS.join(' | ')} (default zstd)
+  --json                print the summary as one JSON line
+  --quiet               no progress output`,
+    options: {
+      src: { type: 'string' }, out: { type: 'string' }, split: { type: 'string', multiple: true }, workers: { type: 'string' },
+      'shard-rows': { type: 'string' }, part: { type: 'string' }, parts: { type: 'string' }, 'max-reject-ratio': { type: 'string' },
+      'max-seconds': { type: 'string' }, 'min-seconds': { type: 'string' }, 'sample-rate': { type: 'string' }, resampler: { type: 'string' },
+      'n-fft': { type: 'string' }, hop: { type: 'string' }, 'n-mels': { type: 'string' }, fmin: { type: 'string' }, fmax: { type: 'string' },
+      'top-db': { type: 'string' }, vocab: { type: 'string' }, 'max-tokens': { type: 'string' }, compression: { type: 'string' },
+      json: { type: 'boolean' }, quiet: { type: 'boolean' },
+    },
+    async run([corpus, ...rest], v) {
+      if (corpus === undefined || !isCorpusName(corpus) || rest.length > 0) throw new UsageError(`expected one corpus: ${CORPUS_NAMES.join(', ')}`)
+      const src = str(v.src)
+      const out = str(v.out)
+      if (src === undefined || out === undefined) throw new UsageError('--src DIR and --out DIR are required')
+      const entry = CORPORA[corpus]
+      const compression = (str(v.compression) ?? 'zstd') as ShardCompression
+      if (!SHARD_COMPRESSIONS.includes(compression)) throw new UsageError(`--compression ${compression}: expected ${SHARD_COMPRESSIONS.join(', ')}`)
+      const resampler = str(v.resampler) ?? 'auto'
+      if (!['auto', 'soxr', 'swr'].includes(resampler)) throw new UsageError(`--resampler ${resampler}: expected auto, soxr or swr`)
+      const splits = (v.split as string[] | undefined)?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '')
+      const shardRows = int('shard-rows', str(v['shard-rows']), 1000)
+      const maxRejectRatio = num('max-reject-ratio', str(v['max-reject-ratio']), 0.05)
+      const sampleRate = int('sample-rate', str(v['sample-rate']), 22_050)
+      const ffmpeg = ffmpegBinary()
+      let stageOptions
+      try {
+        stageOptions = resolveAudioTextOptions(resolve(src), {
+          decode: {
+            sampleRate,
+            maxSeconds: num('max-seconds', str(v['max-seconds']), 30, 0.01),
+            minSeconds: num('min-seconds', str(v['min-seconds']), 1),
+            resampler: resampler as 'auto',
+          },
+          logMel: {
+            sampleRate,
+            nFft: int('n-fft', str(v['n-fft']), 2048),
+            hopLength: int('hop', str(v.hop), 1024),
+            nMels: int('n-mels', str(v['n-mels']), 128),
+            fmin: num('fmin', str(v.fmin), 0),
+            fmax: str(v.fmax) === undefined ? null : num('fmax', str(v.fmax), 0),
+            topDb: num('top-db', str(v['top-db']), 80),
+          },
+          tokenizer: { maxTokens: int('max-tokens', str(v['max-tokens']), 30, 2) },
+          vocabPath: str(v.vocab) === undefined ? null : resolve(str(v.vocab)!),
+        }, ffmpeg)
+      } catch (err) {
+        throw new UsageError((err as Error).message)
+      }
+      const summary = await prepareDataset({
+        pipeline: corpus,
+        schema: await loadSchema(entry.schema),
+        listing: entry.list(resolve(src), splits && splits.length > 0 ? { splits } : {}),
+        stage: { module: new URL('./etl/audio-text-stage.js', import.meta.url).href, factory: 'createAudioTextStage', options: stageOptions.resolved },
+        settings: { ...stageOptions.settings, shards: { shardRows, compression }, splits: splits && splits.length > 0 ? [...splits].sort() : 'all' },
+        outDir: resolve(out),
+        shardRows,
+        compression,
+        part: resolvePart(str(v.part), str(v.parts), process.env),
+        workers: int('workers', str(v.workers), availableParallelism(), 0),
+        tool: TOOL,
+        environment: { ffmpeg: ffmpeg.source },
+        ...(v.quiet === true ? {} : { progress: progressReporter(process.stderr) }),
+      })
+      return printSummary(corpus, summary, maxRejectRatio, v.json === true)
+    },
+  },
+  merge: {
+    summary: 'join datasets built with --part i/N into one dataset',
+    usage: `turnkit merge <dir> [<dir> ...] --out DIR
+  The parts must come from the same corpus listing and settings; the result is byte-identical to a single run.`,
+    options: { out: { type: 'string' } },
+    async run(dirs, v) {
+      const out = str(v.out)
+      if (out === undefined || dirs.length === 0) throw new UsageError('expected part directories and --out DIR')
+      const summary = await mergeDatasets(dirs.map((d) => resolve(d)), resolve(out), TOOL)
+      return printSummary(summary.manifest?.pipeline.name ?? 'merge', summary, Infinity, false)
+    },
+  },
+  verify: {
+    summary: 'recompute every hash and row count of a dataset',
+    usage: `turnkit verify <dir>
+  Exit 0 when every part file matches the manifest (size, sha256, rows), counts add up and the version recomputes; else exit 1 naming each bad file.`,
+    options: {},
+    async run([dir, ...rest]) {
+      if (dir === undefined || rest.length > 0) throw new UsageError('expected one dataset directory')
+      const problems = await verifyDataset(resolve(dir))
+      if (problems.length > 0) {
+        for (const p of problems) process.stderr.write(`verify: ${p}\n`)
+        process.stderr.write(`verify: ${dir} FAILED (${problems.length} problem${problems.length > 1 ? 's' : ''}); rebuild the named files with the same prepare command\n`)
+        return 1
+      }
+      const manifest = await readManifest(resolve(dir))
+      process.stdout.write(`verify: ${dir} OK: ${manifest.shards.length} part files, ${manifest.rows} rows, version ${manifest.version}\n`)
+      return 0
+    },
+  },
+  inspect: {
+    summary: 'show a dataset: schema, version, counts, rejects by reason, a few rows',
+    usage: `turnkit inspect <dir> [--rows N] [--json]`,
+    options: { rows: { type: 'string' }, json: { type: 'boolean' } },
+    async run([dir, ...rest], v) {
+      if (dir === undefined || rest.length > 0) throw new UsageError('expected one dataset directory')
+      const report = await inspectDataset(resolve(dir), { rows: int('rows', str(v.rows), 3, 0) })
+      process.stdout.write(v.json === true ? JSON.stringify(report) + '\n' : formatInspection(report))
+      return 0
+    },
+  },
+}
+
+const HELP = `turnkit ${TOOL.version}: raw corpora -> versioned Parquet datasets -> TURN
+
+usage: turnkit <command> [options]   (turnkit <command> --help for its options)
+
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
+
+exit codes: 0 success, 1 the work failed (see the message), 2 usage error
+`
+
+/** Run the CLI with `argv` (without node and script). Returns the exit code; never calls process.exit. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP)
+    return name === undefined ? 2 : 0
+  }
+  if (name === '--version') {
+    process.stdout.write(`${TOOL.version}\n`)
+    return 0
+  }
+  const command = COMMANDS[name]
+  if (command === undefined) {
+    process.stderr.write(`turnkit: unknown command '${name}'\n\n${HELP}`)
+    return 2
+  }
+  try {
+    if (args.includes('--help') || args.includes('-h')) {
+      process.stdout.write(`${command.usage}\n`)
+      return 0
+    }
+    const { values, positionals } = parseArgs({ args, options: command.options, allowPositionals: true, strict: true })
+    return await command.run(positionals, values as Record<string, string | boolean | string[] | undefined>)
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`turnkit ${name}: ${(err as Error).message}\n\n${command.usage}\n`)
+      return 2
+    }
+    process.stderr.write(`turnkit ${name}: ${err instanceof Error ? err.message : String(err)}\n`)
+    if (process.env.TURNKIT_DEBUG) process.stderr.write(`${(err as Error).stack}\n`)
+    return 1
+  }
+}

