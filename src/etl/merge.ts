@@ -48,9 +48,10 @@ export async function mergeDatasets(dirs: string[], outDir: string, tool: { name
   if (missing.length > 0) throw new Error(`merge: units ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''} are in none of the given directories: build the missing parts first`)
   await copyAtomic(join(dirs[0]!, STATE_DIR, 'run.json'), join(outDir, STATE_DIR, 'run.json'))
   await copyAtomic(join(dirs[0]!, STATE_DIR, 'environment.json'), join(outDir, STATE_DIR, 'environment.json'))
-  return await finishIfComplete(outDir, identity, { tool: environment?.tool ?? tool, environment: environment?.environment ?? {} }, {
+  const summary = await finishIfComplete(outDir, identity, { tool: environment?.tool ?? tool, environment: environment?.environment ?? {} }, {
     part: { index: 0, count: 1 },
     built: 0,
     skipped: identity.units,
   })
+  return { ...summary, processingSec: 0 }
 }

@@ -86,6 +86,8 @@ export interface PrepareSummary {
   rows: number
   rejects: { total: number; byCode: Partial<Record<RejectCode, number>> }
   manifest?: Manifest
+  /** Wall seconds from the first item dispatched to the last unit written (worker start-up included). */
+  processingSec: number
 }
 
 export const STATE_DIR = '.turnkit'
@@ -204,6 +206,7 @@ export async function prepareDataset<R extends SourceRecord>(job: PrepareJob<R>)
   }
   const pending = mine.reduce((n, unit) => n + Math.min(shardRows, items.length - unit * shardRows), 0)
   progress.start(pending, `prepare ${job.pipeline}`)
+  const started = performance.now()
   const pool = new WorkerPool<R, Row>(job.stage, workers)
   // Enough items in flight to keep every worker busy while ffmpeg starts up; bounded so memory is too.
   const limit = pLimit(Math.max(2, workers * 3))
@@ -237,7 +240,8 @@ export async function prepareDataset<R extends SourceRecord>(job: PrepareJob<R>)
     await pool.close()
   }
   progress.done()
-  return await finishIfComplete(outDir, identity, job, { part, built: mine.length, skipped })
+  const processingSec = Number(((performance.now() - started) / 1000).toFixed(3))
+  return { ...(await finishIfComplete(outDir, identity, job, { part, built: mine.length, skipped })), processingSec }
 }
 
 /** What became of one input: a row for the part file or a line for the ledger. */
@@ -294,7 +298,7 @@ export async function finishIfComplete(
   identity: RunIdentity,
   job: Pick<PrepareJob<SourceRecord>, 'tool' | 'environment'>,
   { part, built, skipped }: { part: { index: number; count: number }; built: number; skipped: number },
-): Promise<PrepareSummary> {
+): Promise<Omit<PrepareSummary, 'processingSec'>> {
   const results = await readUnitResults(outDir)
   const base = { outDir, part, unitsTotal: identity.units, unitsBuilt: built, unitsSkipped: skipped, ...totals(results.values()) }
   for (let unit = 0; unit < identity.units; unit++) if (!results.has(unit)) return { ...base, status: 'partial' }
