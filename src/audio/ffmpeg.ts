@@ -1,6 +1,6 @@
 // Where the ffmpeg binary comes from and what it can do. The binary is an edge of the system: it is found
 // once per process and its capabilities (soxr) are recorded in the manifest, because they change bytes.
-import { accessSync, constants } from 'node:fs'
+import { accessSync, chmodSync, constants, existsSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
@@ -39,6 +39,8 @@ export function locateFfmpeg(env: NodeJS.ProcessEnv = process.env): { path: stri
   try {
     const require = createRequire(import.meta.url)
     const installer = require('@ffmpeg-installer/ffmpeg') as { path: string }
+    // The package's postinstall only does `chmod u+x`; npm 11 skips unapproved install scripts, so do it here.
+    if (!isExecutable(installer.path) && existsSync(installer.path)) chmodSync(installer.path, 0o755)
     if (isExecutable(installer.path)) return { path: installer.path, source: '@ffmpeg-installer/ffmpeg' }
   } catch {
     // The package has no binary for this platform: fall through to the error that says what to do.
