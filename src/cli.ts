@@ -5,13 +5,13 @@ import { availableParallelism } from 'node:os'
 import { resolve, relative } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { CORPORA, CORPUS_NAMES, isCorpusName } from './etl/corpora.js'
-import { prepareDataset, type PrepareSummary } from './etl/prepare.js'
+import type { PrepareSummary } from './etl/prepare.js'
+import { prepareCorpus } from './etl/prepare-corpus.js'
+import { ConfigError } from './config.js'
+import type { StageInput } from './etl/record-kinds.js'
 import { mergeDatasets } from './etl/merge.js'
 import { progressReporter } from './etl/progress.js'
-import { resolveAudioTextOptions } from './etl/audio-text-stage.js'
-import { ffmpegBinary } from './audio/ffmpeg.js'
 import { runDemo } from './demo.js'
-import { loadSchema } from './shards/schema.js'
 import { verifyDataset, readManifest } from './shards/manifest.js'
 import { inspectDataset, formatInspection } from './shards/inspect.js'
 import { SHARD_COMPRESSIONS, type ShardCompression } from './shards/parquet-writer.js'
@@ -171,53 +171,42 @@ const COMMANDS: Record<string, Command> = {
       const src = str(v.src)
       const out = str(v.out)
       if (src === undefined || out === undefined) throw new UsageError('--src DIR and --out DIR are required')
-      const entry = CORPORA[corpus]
       const compression = (str(v.compression) ?? 'zstd') as ShardCompression
       if (!SHARD_COMPRESSIONS.includes(compression)) throw new UsageError(`--compression ${compression}: expected ${SHARD_COMPRESSIONS.join(', ')}`)
       const resampler = str(v.resampler) ?? 'auto'
       if (!['auto', 'soxr', 'swr'].includes(resampler)) throw new UsageError(`--resampler ${resampler}: expected auto, soxr or swr`)
       const splits = (v.split as string[] | undefined)?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '')
-      const shardRows = int('shard-rows', str(v['shard-rows']), 1000)
       const maxRejectRatio = num('max-reject-ratio', str(v['max-reject-ratio']), 0.05)
       const sampleRate = int('sample-rate', str(v['sample-rate']), 22_050)
-      const ffmpeg = ffmpegBinary()
-      let stageOptions
-      try {
-        stageOptions = resolveAudioTextOptions(resolve(src), {
-          decode: {
-            sampleRate,
-            maxSeconds: num('max-seconds', str(v['max-seconds']), 30, 0.01),
-            minSeconds: num('min-seconds', str(v['min-seconds']), 1),
-            resampler: resampler as 'auto',
-          },
-          logMel: {
-            sampleRate,
-            nFft: int('n-fft', str(v['n-fft']), 2048),
-            hopLength: int('hop', str(v.hop), 1024),
-            nMels: int('n-mels', str(v['n-mels']), 128),
-            fmin: num('fmin', str(v.fmin), 0),
-            fmax: str(v.fmax) === undefined ? null : num('fmax', str(v.fmax), 0),
-            topDb: num('top-db', str(v['top-db']), 80),
-          },
-          tokenizer: { maxTokens: int('max-tokens', str(v['max-tokens']), 30, 2) },
-          vocabPath: str(v.vocab) === undefined ? null : resolve(str(v.vocab)!),
-        }, ffmpeg)
-      } catch (err) {
-        throw new UsageError((err as Error).message)
+      const stage: StageInput = {
+        decode: {
+          sampleRate,
+          maxSeconds: num('max-seconds', str(v['max-seconds']), 30, 0.01),
+          minSeconds: num('min-seconds', str(v['min-seconds']), 1),
+          resampler: resampler as 'auto',
+        },
+        logMel: {
+          sampleRate,
+          nFft: int('n-fft', str(v['n-fft']), 2048),
+          hopLength: int('hop', str(v.hop), 1024),
+          nMels: int('n-mels', str(v['n-mels']), 128),
+          fmin: num('fmin', str(v.fmin), 0),
+          fmax: str(v.fmax) === undefined ? null : num('fmax', str(v.fmax), 0),
+          topDb: num('top-db', str(v['top-db']), 80),
+        },
+        tokenizer: { maxTokens: int('max-tokens', str(v['max-tokens']), 30, 2) },
+        vocabPath: str(v.vocab) === undefined ? null : resolve(str(v.vocab)!),
       }
-      const summary = await prepareDataset({
-        pipeline: corpus,
-        schema: await loadSchema(entry.schema),
-        listing: entry.list(resolve(src), splits && splits.length > 0 ? { splits } : {}),
-        stage: { module: new URL('./etl/audio-text-stage.js', import.meta.url).href, factory: 'createAudioTextStage', options: stageOptions.resolved },
-        settings: { ...stageOptions.settings, shards: { shardRows, compression }, splits: splits && splits.length > 0 ? [...splits].sort() : 'all' },
-        outDir: resolve(out),
-        shardRows,
+      const summary = await prepareCorpus(corpus, {
+        src,
+        out,
+        stage,
+        ...(splits ? { splits } : {}),
+        shardRows: int('shard-rows', str(v['shard-rows']), 1000),
         compression,
         part: resolvePart(str(v.part), str(v.parts), process.env),
         workers: int('workers', str(v.workers), availableParallelism(), 0),
         tool: TOOL,
-        environment: { ffmpeg: ffmpeg.source },
         ...(v.quiet === true ? {} : { progress: progressReporter(process.stderr) }),
       })
       return printSummary(corpus, summary, maxRejectRatio, v.json === true)
@@ -299,7 +288,7 @@ export async function main(argv: string[]): Promise<number> {
     const { values, positionals } = parseArgs({ args, options: command.options, allowPositionals: true, strict: true })
     return await command.run(positionals, values as Record<string, string | boolean | string[] | undefined>)
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`turnkit ${name}: ${(err as Error).message}\n\n${command.usage}\n`)
       return 2
     }

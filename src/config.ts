@@ -1,11 +1,16 @@
 // Configs are typed objects with defaults, checked once: unknown keys and bad values are errors that name
 // the field, before a byte is written (as MosaicML's Writer does with its kwargs).
 
+/** A setting that is unknown or out of range: the caller's input is wrong (the CLI exits 2 on it). */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
 export type Validator<T> = { [K in keyof T]?: (value: T[K]) => string | undefined }
 
 /**
  * Merge `overrides` into `defaults`, refusing keys that `defaults` does not have and values that a
- * validator rejects. Throws an Error naming `what`, the field and the value.
+ * validator rejects. Throws a ConfigError naming `what`, the field and the value.
  */
 export function resolveConfig<T extends object>(
   what: string,
@@ -15,7 +20,7 @@ export function resolveConfig<T extends object>(
 ): T {
   for (const key of Object.keys(overrides)) {
     if (!(key in defaults)) {
-      throw new Error(`${what}: unknown setting '${key}' (known: ${Object.keys(defaults).join(', ')})`)
+      throw new ConfigError(`${what}: unknown setting '${key}' (known: ${Object.keys(defaults).join(', ')})`)
     }
   }
   const merged = { ...defaults }
@@ -24,7 +29,7 @@ export function resolveConfig<T extends object>(
   }
   for (const key of Object.keys(validate) as (keyof T)[]) {
     const problem = validate[key]?.(merged[key])
-    if (problem !== undefined) throw new Error(`${what}: ${String(key)} = ${JSON.stringify(merged[key])}: ${problem}`)
+    if (problem !== undefined) throw new ConfigError(`${what}: ${String(key)} = ${JSON.stringify(merged[key])}: ${problem}`)
   }
   return merged
 }

@@ -4,10 +4,9 @@
 import { join, relative } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { CORPORA, type CorpusName } from './etl/corpora.js'
-import { prepareDataset, type PrepareSummary } from './etl/prepare.js'
+import type { PrepareSummary } from './etl/prepare.js'
+import { prepareCorpus } from './etl/prepare-corpus.js'
 import { progressReporter } from './etl/progress.js'
-import { resolveAudioTextOptions } from './etl/audio-text-stage.js'
-import { loadSchema } from './shards/schema.js'
 import { verifyDataset } from './shards/manifest.js'
 
 export interface DemoOptions {
@@ -28,19 +27,7 @@ export async function runDemo({ out, tool, log = (l) => process.stdout.write(l +
     const dataset = join(out, 'datasets', corpus)
     log(`demo: writing a ${corpus} corpus (${clips} clips${corrupt ? ' + defective inputs' : ''}) to ${relative(process.cwd(), src)}`)
     const expected = await CORPORA[corpus].writeFixture(src, { clips, seed: 1, corrupt })
-    const { resolved, settings } = resolveAudioTextOptions(src, {})
-    const summary = await prepareDataset({
-      pipeline: corpus,
-      schema: await loadSchema(CORPORA[corpus].schema),
-      listing: CORPORA[corpus].list(src, {}),
-      stage: { module: new URL('./etl/audio-text-stage.js', import.meta.url).href, factory: 'createAudioTextStage', options: resolved },
-      settings: { ...settings, shards: { shardRows: 1000, compression: 'zstd' }, splits: 'all' },
-      outDir: dataset,
-      shardRows: 1000,
-      workers: availableParallelism(),
-      tool,
-      progress: progressReporter(process.stderr),
-    })
+    const summary = await prepareCorpus(corpus, { src, out: dataset, workers: availableParallelism(), tool, progress: progressReporter(process.stderr) })
     const problems = await verifyDataset(dataset)
     if (problems.length > 0) throw new Error(`demo: ${dataset} failed verification: ${problems.join('; ')}`)
     if (summary.inputs !== expected.inputs) throw new Error(`demo: ${corpus} listed ${summary.inputs} inputs, the fixture has ${expected.inputs}`)

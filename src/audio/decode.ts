@@ -2,7 +2,7 @@
 // shell. ffmpeg can exit 0 on a truncated file with partial audio, so the decoded length is checked against
 // the duration the container promises and against ffmpeg's own truncation warnings.
 import { spawn } from 'node:child_process'
-import { resolveConfig, positiveInt, positiveNumber, nonNegativeNumber } from '../config.js'
+import { ConfigError, resolveConfig, positiveInt, positiveNumber, nonNegativeNumber } from '../config.js'
 import type { FfmpegBinary } from './ffmpeg.js'
 
 export const RESAMPLERS = ['soxr', 'swr'] as const
@@ -28,9 +28,9 @@ export function resolveDecodeConfig(config: Partial<DecodeConfig>, ffmpeg: Ffmpe
     minSeconds: nonNegativeNumber,
     resampler: (v) => (v === 'auto' || (RESAMPLERS as readonly string[]).includes(v) ? undefined : "must be 'auto', 'soxr' or 'swr'"),
   })
-  if (resolved.minSeconds > resolved.maxSeconds) throw new Error(`decode: minSeconds ${resolved.minSeconds} > maxSeconds ${resolved.maxSeconds}`)
+  if (resolved.minSeconds > resolved.maxSeconds) throw new ConfigError(`decode: minSeconds ${resolved.minSeconds} > maxSeconds ${resolved.maxSeconds}`)
   const resampler: Resampler = resolved.resampler === 'auto' ? (ffmpeg.hasSoxr ? 'soxr' : 'swr') : resolved.resampler
-  if (resampler === 'soxr' && !ffmpeg.hasSoxr) throw new Error(`decode: resampler 'soxr' requested but ${ffmpeg.path} was built without libsoxr`)
+  if (resampler === 'soxr' && !ffmpeg.hasSoxr) throw new ConfigError(`decode: resampler 'soxr' requested but ${ffmpeg.path} was built without libsoxr`)
   return { ...resolved, resampler }
 }
 

@@ -10,7 +10,7 @@
 // float32 frames) and rounds each bin to complex64 afterwards, so its float32 error is relative per value.
 
 import FFT from 'fft.js'
-import { nonNegativeNumber, positiveInt, positiveNumber, resolveConfig } from '../config.js'
+import { ConfigError, nonNegativeNumber, positiveInt, positiveNumber, resolveConfig } from '../config.js'
 
 /** Settings of the log-mel spectrogram. Every field changes the output bytes, so all belong in the manifest. */
 export interface LogMelConfig {
@@ -99,7 +99,7 @@ export function resolveLogMelConfig(config: Partial<LogMelConfig> = {}): LogMelC
   })
   const fmax = resolved.fmax ?? resolved.sampleRate / 2
   if (!(resolved.fmin < fmax && fmax <= resolved.sampleRate / 2)) {
-    throw new Error(
+    throw new ConfigError(
       `logMel: fmin = ${resolved.fmin}, fmax = ${fmax}: need fmin < fmax <= sampleRate / 2 (${resolved.sampleRate / 2})`,
     )
   }
@@ -159,7 +159,7 @@ export function melFilterbank(config: Partial<LogMelConfig> = {}): MelFilterbank
  * the clip. The window and FFT tables are built once here.
  */
 export function createStftPower({ nFft, hopLength }: Pick<LogMelConfig, 'nFft' | 'hopLength'>): StftPower {
-  if (!isPowerOfTwo(nFft)) throw new Error(`stft: nFft = ${nFft}: must be a power of two >= 4 (fft.js)`)
+  if (!isPowerOfTwo(nFft)) throw new ConfigError(`stft: nFft = ${nFft}: must be a power of two >= 4 (fft.js)`)
   if (positiveInt(hopLength) !== undefined) throw new Error(`stft: hopLength = ${hopLength}: must be a positive integer`)
   // scipy.signal.get_window('hann', n_fft, fftbins=True): the periodic Hann window, 0.5 - 0.5 cos(2 pi n / N).
   const window = new Float64Array(nFft)

@@ -1,6 +1,7 @@
 // The stage of the audio-text record kind: AudioCaptionSource -> audio-text row. Decode with ffmpeg, log-mel
 // and descriptors from one FFT pass, tokenize every caption. Built inside each worker from plain JSON options.
 import { stat } from 'node:fs/promises'
+import { ConfigError } from '../config.js'
 import type { AudioCaptionSource } from '../../pipelines/audio-retrieval.js'
 import { decodeWithFfmpeg, resolveDecodeConfig, type DecodeConfig, type Resampler } from '../audio/decode.js'
 import { ffmpegBinary, type FfmpegBinary } from '../audio/ffmpeg.js'
@@ -43,7 +44,7 @@ export function resolveAudioTextOptions(
 ): { resolved: ResolvedAudioTextOptions; settings: JsonObject } {
   const decode = resolveDecodeConfig(options.decode ?? {}, ffmpeg)
   const logMel = resolveLogMelConfig({ sampleRate: decode.sampleRate, ...options.logMel })
-  if (logMel.sampleRate !== decode.sampleRate) throw new Error(`log-mel sampleRate ${logMel.sampleRate} differs from decode sampleRate ${decode.sampleRate}`)
+  if (logMel.sampleRate !== decode.sampleRate) throw new ConfigError(`log-mel sampleRate ${logMel.sampleRate} differs from decode sampleRate ${decode.sampleRate}`)
   const tokenizer = { ...TOKENIZER_DEFAULTS, ...options.tokenizer }
   const vocab = loadVocab(options.vocabPath ?? undefined)
   const settings: JsonObject = {

@@ -1,24 +1,25 @@
-// The corpora `turnkit prepare` and `turnkit fixtures` know: each names its listing (pipelines/), record
-// schema, stage and fixture writer. Adding a corpus is one entry here plus its pipeline module.
-import { listAudioCaps, listClotho, type AudioCaptionSource } from '../../pipelines/audio-retrieval.js'
-import { writeAudioCapsFixture, writeClothoFixture, type AudioFixtureOptions, type FixtureExpectation } from '../fixtures/audio-retrieval.js'
+// The corpora `turnkit prepare` and `turnkit fixtures` know: each names its listing (pipelines/), record kind
+// (schema + stage) and fixture writer. Adding a corpus is one entry here plus its pipeline module.
+import { listAudioCaps, listClotho } from '../../pipelines/audio-retrieval.js'
+import { writeAudioCapsFixture, writeClothoFixture } from '../fixtures/audio-retrieval.js'
+import type { FixtureExpectation, FixtureOptions } from '../fixtures/types.js'
 import type { Reject } from './reject.js'
+import type { SourceRecord } from './record.js'
+import type { RecordKindName } from './record-kinds.js'
 
-export interface CorpusEntry<R> {
-  /** Record schema id (schemas/<id>.json). */
-  schema: string
-  /** Pipeline family module, for messages. */
+export interface CorpusEntry {
+  /** Record kind: its schema id (schemas/<kind>.json) and stage. */
+  kind: RecordKindName
+  /** Pipeline module under pipelines/, for messages and docs. */
   family: string
-  list(root: string, options: { splits?: readonly string[] }): AsyncIterable<R | Reject>
-  /** Name of the stage factory in the stage module for this record kind. */
-  stage: 'audio-text'
-  writeFixture(out: string, options: AudioFixtureOptions): Promise<FixtureExpectation>
+  list(root: string, options: { splits?: readonly string[] }): AsyncIterable<SourceRecord | Reject>
+  writeFixture(out: string, options: FixtureOptions): Promise<FixtureExpectation>
 }
 
 export const CORPORA = {
-  audiocaps: { schema: 'audio-text', family: 'audio-retrieval', list: listAudioCaps, stage: 'audio-text', writeFixture: writeAudioCapsFixture },
-  clotho: { schema: 'audio-text', family: 'audio-retrieval', list: listClotho, stage: 'audio-text', writeFixture: writeClothoFixture },
-} as const satisfies Record<string, CorpusEntry<AudioCaptionSource>>
+  audiocaps: { kind: 'audio-text', family: 'audio-retrieval', list: listAudioCaps, writeFixture: writeAudioCapsFixture },
+  clotho: { kind: 'audio-text', family: 'audio-retrieval', list: listClotho, writeFixture: writeClothoFixture },
+} as const satisfies Record<string, CorpusEntry>
 
 export type CorpusName = keyof typeof CORPORA
 export const CORPUS_NAMES = Object.keys(CORPORA) as CorpusName[]

@@ -1,0 +1,33 @@
+// Record kinds: for each schema, the stage that turns a listed record into a row (run in worker threads) and
+// how its options resolve into the byte-affecting settings of the manifest. Corpora (corpora.ts) name a kind.
+import { resolveAudioTextOptions } from './audio-text-stage.js'
+import type { DecodeConfig } from '../audio/decode.js'
+import type { LogMelConfig } from '../audio/log-mel.js'
+import type { TokenizerConfig } from '../text/wordpiece.js'
+import type { JsonObject } from './prepare.js'
+
+/** Stage options as a user gives them (CLI flags, demo defaults); each kind reads the parts it needs. */
+export interface StageInput {
+  decode?: Partial<DecodeConfig>
+  logMel?: Partial<LogMelConfig>
+  tokenizer?: Partial<TokenizerConfig>
+  /** A BERT vocab.txt, or null/undefined for bert-base-uncased. */
+  vocabPath?: string | null
+}
+
+export interface RecordKind {
+  /** Module (file URL) and factory export of the stage, loaded in each worker. */
+  stage: { module: string; factory: string }
+  /** Validate options (throws naming a bad one) and list every byte-affecting setting. */
+  resolve(root: string, input: StageInput): { resolved: unknown; settings: JsonObject }
+}
+
+export const RECORD_KINDS = {
+  'audio-text': {
+    stage: { module: new URL('./audio-text-stage.js', import.meta.url).href, factory: 'createAudioTextStage' },
+    resolve: (root, input) =>
+      resolveAudioTextOptions(root, { decode: input.decode ?? {}, logMel: input.logMel ?? {}, tokenizer: input.tokenizer ?? {}, vocabPath: input.vocabPath ?? null }),
+  },
+} as const satisfies Record<string, RecordKind>
+
+export type RecordKindName = keyof typeof RECORD_KINDS
