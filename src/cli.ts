@@ -113,7 +113,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'write a small raw corpus in its real distributed layout',
     usage: `turnkit fixtures <corpus> --out DIR [--clips N] [--seed S] [--corrupt] [--seconds S] [--format wav|flac|m4a|mp3]
   corpora: ${CORPUS_NAMES.join(', ')}
-  --clips N       good clips to write (default 12)
+  --clips N       good items (clips, images, videos) to write (default 12)
   --seed S        seed for captions, objects and durations (default 0)
   --corrupt       add defective inputs: random bytes, empty, truncated, too short, missing files, bad captions, hostile paths
   --seconds S     duration of every good clip (default: the corpus' own: AudioCaps 10 s, Clotho 15-30 s)
@@ -155,6 +155,8 @@ const COMMANDS: Record<string, Command> = {
                         log-mel settings (defaults 2048, 1024, 128, 0, sr/2, 80: TURN's)
   --vocab FILE          a BERT vocab.txt (default: bert-base-uncased)
   --max-tokens N        ids per caption including [CLS] and [SEP] (default 30)
+  --short-edge PX       images: shortest edge of the stored image (default 384, the paper's)
+  --jpeg-quality Q      images: JPEG quality of the stored image, 1-100 (default 90)
   --compression C       ${SHARD_COMPRESSIONS.join(' | ')} (default zstd)
   --json                print the summary as one JSON line
   --quiet               no progress output`,
@@ -163,7 +165,7 @@ const COMMANDS: Record<string, Command> = {
       'shard-rows': { type: 'string' }, part: { type: 'string' }, parts: { type: 'string' }, 'max-reject-ratio': { type: 'string' },
       'max-seconds': { type: 'string' }, 'min-seconds': { type: 'string' }, 'sample-rate': { type: 'string' }, resampler: { type: 'string' },
       'n-fft': { type: 'string' }, hop: { type: 'string' }, 'n-mels': { type: 'string' }, fmin: { type: 'string' }, fmax: { type: 'string' },
-      'top-db': { type: 'string' }, vocab: { type: 'string' }, 'max-tokens': { type: 'string' }, compression: { type: 'string' },
+      'top-db': { type: 'string' }, vocab: { type: 'string' }, 'short-edge': { type: 'string' }, 'jpeg-quality': { type: 'string' }, 'max-tokens': { type: 'string' }, compression: { type: 'string' },
       json: { type: 'boolean' }, quiet: { type: 'boolean' },
     },
     async run([corpus, ...rest], v) {
@@ -196,6 +198,7 @@ const COMMANDS: Record<string, Command> = {
         },
         tokenizer: { maxTokens: int('max-tokens', str(v['max-tokens']), 30, 2) },
         vocabPath: str(v.vocab) === undefined ? null : resolve(str(v.vocab)!),
+        image: { shortEdge: int('short-edge', str(v['short-edge']), 384), jpegQuality: int('jpeg-quality', str(v['jpeg-quality']), 90) },
       }
       const summary = await prepareCorpus(corpus, {
         src,

@@ -4,6 +4,7 @@ import { resolveAudioTextOptions } from './audio-text-stage.js'
 import type { DecodeConfig } from '../audio/decode.js'
 import type { LogMelConfig } from '../audio/log-mel.js'
 import type { TokenizerConfig } from '../text/wordpiece.js'
+import type { ImageConfig } from '../image/image-stage.js'
 import type { JsonObject } from './prepare.js'
 
 /** Stage options as a user gives them (CLI flags, demo defaults); each kind reads the parts it needs. */
@@ -13,6 +14,8 @@ export interface StageInput {
   tokenizer?: Partial<TokenizerConfig>
   /** A BERT vocab.txt, or null/undefined for bert-base-uncased. */
   vocabPath?: string | null
+  /** Image stage settings (shortest edge, JPEG quality, ...), for kinds with images. */
+  image?: Partial<ImageConfig>
 }
 
 export interface RecordKind {
