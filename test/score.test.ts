@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { ciou, groundTruthMap, predictionMask, summarizeCiou, MASK_SIZE } from '../src/train/score.js'
+import { ciou, groundTruthMap, parsePredictions, predictionMask, scoreItems, summarizeCiou, MASK_SIZE } from '../src/train/score.js'
 
 const close = (actual: number, expected: number, what: string): void =>
   assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} != ${expected}`)
@@ -49,5 +49,24 @@ describe('summarizeCiou', () => {
 
   it('scores a perfect set at cIoU@0.5 1 and AUC 1', () => {
     assert.deepEqual(summarizeCiou([1, 1]), { items: 2, ciouAt05: 1, auc: 1, meanCiou: 1 })
+  })
+})
+
+describe('scoreItems', () => {
+  it('counts an item without a prediction as cIoU 0 and lists it', () => {
+    const items = [
+      { key: 'a', corpus: 'vggss', label: 'dog', boxes: [[0, 0, 0.5, 0.5]] },
+      { key: 'b', corpus: 'vggss', label: 'cat', boxes: [[0, 0, 0.5, 0.5]] },
+    ]
+    const report = scoreItems(items, new Map([['a', [0, 0, 0.5, 0.5]], ['zzz', [0, 0, 1, 1]]]))
+    assert.deepEqual(report.perItem.map((p) => p.ciou), [1, 0])
+    assert.deepEqual(report.missing, ['b'])
+    assert.deepEqual(report.unknown, ['zzz'])
+    assert.equal(report.overall.ciouAt05, 0.5)
+    assert.deepEqual(Object.keys(report.perClass), ['cat', 'dog'])
+  })
+
+  it('refuses a predictions line without four numbers, naming the file and line', () => {
+    assert.throws(() => parsePredictions('{"key":"a","box":[0,0,1,1]}\n{"key":"b","box":[0,0,1]}\n', 'preds.jsonl'), /preds\.jsonl line 2: expected/)
   })
 })

@@ -101,3 +101,92 @@ export function summarizeCiou(values: readonly number[]): CiouSummary {
   for (let i = 1; i < curve.length; i++) auc += ((AUC_THRESHOLDS[i]! - AUC_THRESHOLDS[i - 1]!) * (curve[i]! + curve[i - 1]!)) / 2
   return { items: n, ciouAt05: fractionAtLeast(0.5), auc, meanCiou: values.reduce((a, b) => a + b, 0) / n }
 }
+
+/** One line of a predictions file: `{"key": "...", "box": [x, y, w, h]}`, normalized to the item's image. */
+export interface Prediction {
+  key: string
+  box: [number, number, number, number]
+}
+
+/** An evaluation item as the scorer needs it (from an audio-image-boxes dataset). */
+export interface ScoredItem {
+  key: string
+  corpus: string
+  label: string
+  boxes: readonly (readonly number[])[]
+}
+
+export interface ScoreReport {
+  protocol: Record<string, GroundTruthProtocol>
+  overall: CiouSummary
+  perClass: Record<string, CiouSummary>
+  /** Items with no prediction: scored as cIoU 0. */
+  missing: string[]
+  /** Predictions whose key is not in the dataset: ignored. */
+  unknown: string[]
+  perItem: { key: string; label: string; ciou: number }[]
+}
+
+/**
+ * Parse a predictions file (JSON lines). Throws naming `source` and the line for malformed lines, a box that
+ * is not four finite numbers, or a key given twice.
+ */
+export function parsePredictions(text: string, source: string): Map<string, Prediction['box']> {
+  const predictions = new Map<string, Prediction['box']>()
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      throw new Error(`${source} line ${i + 1}: not JSON; each line must be {"key": "...", "box": [x, y, w, h]}`)
+    }
+    const { key, box } = (value ?? {}) as { key?: unknown; box?: unknown }
+    if (typeof key !== 'string' || !Array.isArray(box) || box.length !== 4 || !box.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      throw new Error(`${source} line ${i + 1}: expected {"key": string, "box": [x, y, w, h] of 4 finite numbers, normalized}`)
+    }
+    if (predictions.has(key)) throw new Error(`${source} line ${i + 1}: key ${key} predicted twice`)
+    predictions.set(key, box as Prediction['box'])
+  }
+  return predictions
+}
+
+/** Score predictions against items: per-item cIoU with the corpus' ground-truth protocol, overall and per class. */
+export function scoreItems(items: readonly ScoredItem[], predictions: ReadonlyMap<string, readonly number[]>): ScoreReport {
+  const perItem: ScoreReport['perItem'] = []
+  const missing: string[] = []
+  const protocol: Record<string, GroundTruthProtocol> = {}
+  for (const item of items) {
+    const p = CORPUS_PROTOCOL[item.corpus]
+    if (p === undefined) throw new Error(`score: corpus ${item.corpus} has no ground-truth protocol (known: ${Object.keys(CORPUS_PROTOCOL).join(', ')})`)
+    protocol[item.corpus] = p
+    const box = predictions.get(item.key)
+    if (box === undefined) missing.push(item.key)
+    const value = box === undefined ? 0 : ciou(predictionMask(box), groundTruthMap(item.boxes, p))
+    perItem.push({ key: item.key, label: item.label, ciou: value })
+  }
+  const keys = new Set(items.map((i) => i.key))
+  const byClass = new Map<string, number[]>()
+  for (const { label, ciou: v } of perItem) byClass.set(label, [...(byClass.get(label) ?? []), v])
+  return {
+    protocol,
+    overall: summarizeCiou(perItem.map((p) => p.ciou)),
+    perClass: Object.fromEntries([...byClass.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([label, values]) => [label, summarizeCiou(values)])),
+    missing,
+    unknown: [...predictions.keys()].filter((k) => !keys.has(k)),
+    perItem,
+  }
+}
+
+/** The report as a text table (percentages, as papers print them). */
+export function formatScoreTable(report: ScoreReport, baselines: Record<string, CiouSummary> = {}): string {
+  const pct = (x: number): string => (100 * x).toFixed(1).padStart(6)
+  const row = (name: string, s: CiouSummary): string => `${name.padEnd(28)} ${String(s.items).padStart(6)} ${pct(s.ciouAt05)} ${pct(s.auc)} ${pct(s.meanCiou)}`
+  const lines = [`${'set'.padEnd(28)} ${'items'.padStart(6)} ${'cIoU@.5'.padStart(6)} ${'AUC'.padStart(6)} ${'mean'.padStart(6)}`]
+  lines.push(row('overall', report.overall))
+  for (const [name, s] of Object.entries(baselines)) lines.push(row(`baseline: ${name}`, s))
+  for (const [label, s] of Object.entries(report.perClass)) lines.push(row(`  ${label}`, s))
+  if (report.missing.length > 0) lines.push(`${report.missing.length} items had no prediction and count as cIoU 0: ${report.missing.slice(0, 5).join(', ')}${report.missing.length > 5 ? ', ...' : ''}`)
+  if (report.unknown.length > 0) lines.push(`${report.unknown.length} predictions name keys not in the dataset (ignored): ${report.unknown.slice(0, 5).join(', ')}`)
+  return lines.join('\n') + '\n'
+}
