@@ -12,6 +12,8 @@ import type { StageInput } from './etl/record-kinds.js'
 import { mergeDatasets } from './etl/merge.js'
 import { progressReporter } from './etl/progress.js'
 import { runDemo } from './demo.js'
+import { scoreDataset } from './train/score-dataset.js'
+import { formatScoreTable } from './train/score.js'
 import { verifyDataset, readManifest } from './shards/manifest.js'
 import { inspectDataset, formatInspection } from './shards/inspect.js'
 import { SHARD_COMPRESSIONS, type ShardCompression } from './shards/parquet-writer.js'
@@ -242,6 +244,23 @@ const COMMANDS: Record<string, Command> = {
       }
       const manifest = await readManifest(resolve(dir))
       process.stdout.write(`verify: ${dir} OK: ${manifest.shards.length} part files, ${manifest.rows} rows, version ${manifest.version}\n`)
+      return 0
+    },
+  },
+  score: {
+    summary: 'score predicted boxes against an evaluation dataset (cIoU@0.5, AUC, mean cIoU)',
+    usage: `turnkit score --pred PREDS.jsonl --data EVAL_DIR [--json]
+  PREDS.jsonl  one line per item: {"key": "<dataset key>", "box": [x, y, w, h]} normalized to the item's image
+  EVAL_DIR     an audio-image-boxes dataset (vggss, music-solo, flickr-soundnet)
+  Ground truth as the literature: VGG-SS union of boxes, Flickr-SoundNet consensus of annotators (c = 2),
+  MUSIC-Solo normalized boxes; masks on a 224x224 grid. Items without a prediction count as cIoU 0.`,
+    options: { pred: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' } },
+    async run(rest, v) {
+      const pred = str(v.pred)
+      const data = str(v.data)
+      if (rest.length > 0 || pred === undefined || data === undefined) throw new UsageError('expected --pred PREDS.jsonl --data EVAL_DIR')
+      const report = await scoreDataset(resolve(pred), resolve(data))
+      process.stdout.write(v.json === true ? JSON.stringify({ ...report, perItem: undefined }) + '\n' : formatScoreTable(report))
       return 0
     },
   },
