@@ -8,6 +8,7 @@ import { CORPORA, CORPUS_NAMES, isCorpusName } from './etl/corpora.js'
 import type { PrepareSummary } from './etl/prepare.js'
 import { prepareCorpus } from './etl/prepare-corpus.js'
 import { ConfigError } from './config.js'
+import { EXPECTED_SKIP_CODES } from './etl/reject.js'
 import type { StageInput } from './etl/record-kinds.js'
 import { mergeDatasets } from './etl/merge.js'
 import { progressReporter } from './etl/progress.js'
@@ -72,7 +73,9 @@ const formatCounts = (byCode: Record<string, number | undefined>): string =>
     .join(', ')
 
 function printSummary(corpus: string, s: PrepareSummary, maxRejectRatio: number, asJson: boolean): number {
-  const ratio = s.inputs === 0 ? 0 : s.rejects.total / s.inputs
+  // Expected skips (corpus-marked, e.g. no-box) are in the ledger but not a sign of a broken copy.
+  const skips = EXPECTED_SKIP_CODES.reduce((n, code) => n + (s.rejects.byCode[code] ?? 0), 0)
+  const ratio = s.inputs === 0 ? 0 : (s.rejects.total - skips) / s.inputs
   const tooMany = ratio > maxRejectRatio
   if (asJson) {
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024) // this process and its worker threads
@@ -148,7 +151,8 @@ const COMMANDS: Record<string, Command> = {
   --shard-rows N        inputs per part file (default 1000)
   --part i/N            build only units j with j % N == i; combine parts with turnkit merge
   --parts N             as --part, with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID
-  --max-reject-ratio R  exit 1 when more than this fraction of inputs is rejected (default 0.05)
+  --max-reject-ratio R  exit 1 when more than this fraction of inputs is rejected (default 0.05; corpus-marked
+                        skips such as no-box are in the ledger but do not count toward it)
   --max-seconds S       keep at most S seconds from the clip start (default 30)
   --min-seconds S       reject clips shorter than S seconds after decoding (default 1)
   --sample-rate HZ      decode rate (default 22050)

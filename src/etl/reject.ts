@@ -21,6 +21,13 @@ export const REJECT_CODES = [
 ] as const
 export type RejectCode = (typeof REJECT_CODES)[number]
 
+/**
+ * Codes that record what a corpus itself marks as unusable (a Flickr30k Entities chain without a box, a
+ * MUSIC-Solo frame without one). They get a ledger line and count as rejects in `inputs = rows + rejects`, but
+ * not toward --max-reject-ratio: they say nothing about the health of the copy being prepared.
+ */
+export const EXPECTED_SKIP_CODES: readonly RejectCode[] = ['no-box']
+
 /** One rejected input. `source` is the path relative to the corpus root (never absolute). */
 export interface Reject {
   kind: 'reject'
