@@ -45,38 +45,56 @@ const TRUNCATION_WARNINGS = [
   'filesize and duration do not match',
 ]
 
-const parseDuration = (stderr: string): number | null => {
+/** The container duration ffmpeg prints (`Duration: 00:00:10.02`), seconds; null when it prints none. */
+export const parseDuration = (stderr: string): number | null => {
   const m = /Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(stderr)
   return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : null
 }
 
-const lastErrorLine = (stderr: string): string => {
+/** The last `[error]`/`[fatal]` line of ffmpeg's stderr (else its last line), level tag removed. */
+export const lastErrorLine = (stderr: string): string => {
   const lines = stderr.split('\n').filter((l) => l.includes('[error]') || l.includes('[fatal]'))
   return (lines.at(-1) ?? stderr.trim().split('\n').at(-1) ?? '').replace(/\[(error|fatal)\]\s*/, '').trim()
 }
 
+/** A window of the file to decode: from `startSeconds` (default 0) for `durationSeconds` (default config.maxSeconds). */
+export interface DecodeWindow {
+  startSeconds?: number
+  durationSeconds?: number
+}
+
 /**
- * Decode `absolutePath` to mono float32 at `config.sampleRate`, at most `config.maxSeconds` from the start.
+ * Decode `absolutePath` to mono float32 at `config.sampleRate`, at most `config.maxSeconds` from the start, or
+ * the given `window`. A window start is an input seek (`-ss` before `-i`): ffmpeg seeks to the packet before it
+ * and, with -accurate_seek (on by default, spelt out), decodes and drops the audio before it, so the first
+ * sample is the one at startSeconds (to within a sample), without decoding the whole file before it.
  * Never throws for bad input: returns `{ ok: false }` with a reason. Throws only when ffmpeg cannot be spawned.
  */
 export async function decodeWithFfmpeg(
   absolutePath: string,
   config: DecodeConfig & { resampler: Resampler },
   ffmpeg: FfmpegBinary,
+  window: DecodeWindow = {},
 ): Promise<DecodeResult> {
+  const startSeconds = window.startSeconds ?? 0
+  const durationSeconds = window.durationSeconds ?? config.maxSeconds
+  if (!(Number.isFinite(startSeconds) && startSeconds >= 0 && Number.isFinite(durationSeconds) && durationSeconds > 0)) {
+    throw new Error(`decodeWithFfmpeg: window start ${startSeconds} s, duration ${durationSeconds} s: need start >= 0 and duration > 0`)
+  }
   const resample =
     config.resampler === 'soxr'
       ? `aresample=${config.sampleRate}:resampler=soxr:precision=20`
       : `aresample=${config.sampleRate}:resampler=swr`
   const args = [
     '-nostdin', '-hide_banner', '-loglevel', 'level+info',
+    ...(startSeconds > 0 ? ['-accurate_seek', '-ss', String(startSeconds)] : []),
     '-i', absolutePath,
-    '-map', '0:a:0', '-t', String(config.maxSeconds),
+    '-map', '0:a:0', '-t', String(durationSeconds),
     // Downmix first (mean of channels, as librosa.to_mono), then resample, as librosa.load does.
     '-af', `aformat=channel_layouts=mono,${resample}`,
     '-c:a', 'pcm_f32le', '-f', 'f32le', 'pipe:1',
   ]
-  const maxBytes = Math.ceil(config.maxSeconds * config.sampleRate + config.sampleRate) * 4
+  const maxBytes = Math.ceil(durationSeconds * config.sampleRate + config.sampleRate) * 4
   return await new Promise<DecodeResult>((resolvePromise, rejectPromise) => {
     const child = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     const chunks: Buffer[] = []
@@ -109,7 +127,7 @@ export async function decodeWithFfmpeg(
         return
       }
       if (containerSeconds !== null) {
-        const expected = Math.min(containerSeconds, config.maxSeconds)
+        const expected = Math.min(containerSeconds - startSeconds, durationSeconds)
         const decoded = samples.length / config.sampleRate
         // Encoder delay and padding move the end by a few ms; a truncated file loses far more.
         if (decoded < expected - Math.max(0.1, expected * 0.01)) {

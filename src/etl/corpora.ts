@@ -2,6 +2,24 @@
 // (schema + stage) and fixture writer. Adding a corpus is one entry here plus its pipeline module.
 import { listAudioCaps, listClotho } from '../../pipelines/audio-retrieval.js'
 import { writeAudioCapsFixture, writeClothoFixture } from '../fixtures/audio-retrieval.js'
+import { listFlickr30kEntities, listRefCoco, listRefCocoG, listRefCocoPlus, listReferItGame } from '../../pipelines/grounding.js'
+import {
+  writeFlickr30kEntitiesFixture,
+  writeRefCocoFixture,
+  writeRefCocoGFixture,
+  writeRefCocoPlusFixture,
+  writeReferItGameFixture,
+} from '../fixtures/grounding.js'
+import { listVggSound, listVggSs } from '../../pipelines/vggsound.js'
+import { listMusic, listMusicSolo } from '../../pipelines/music.js'
+import { listFlickrSoundNet } from '../../pipelines/flickr-soundnet.js'
+import {
+  writeFlickrSoundNetFixture,
+  writeMusicFixture,
+  writeMusicSoloFixture,
+  writeVggSoundFixture,
+  writeVggSsFixture,
+} from '../fixtures/audio-visual.js'
 import type { FixtureExpectation, FixtureOptions } from '../fixtures/types.js'
 import type { Reject } from './reject.js'
 import type { SourceRecord } from './record.js'
@@ -19,6 +37,16 @@ export interface CorpusEntry {
 export const CORPORA = {
   audiocaps: { kind: 'audio-text', family: 'audio-retrieval', list: listAudioCaps, writeFixture: writeAudioCapsFixture },
   clotho: { kind: 'audio-text', family: 'audio-retrieval', list: listClotho, writeFixture: writeClothoFixture },
+  refcoco: { kind: 'image-text-box', family: 'grounding', list: listRefCoco, writeFixture: writeRefCocoFixture },
+  'refcoco+': { kind: 'image-text-box', family: 'grounding', list: listRefCocoPlus, writeFixture: writeRefCocoPlusFixture },
+  refcocog: { kind: 'image-text-box', family: 'grounding', list: listRefCocoG, writeFixture: writeRefCocoGFixture },
+  referitgame: { kind: 'image-text-box', family: 'grounding', list: listReferItGame, writeFixture: writeReferItGameFixture },
+  'flickr30k-entities': { kind: 'image-text-box', family: 'grounding', list: listFlickr30kEntities, writeFixture: writeFlickr30kEntitiesFixture },
+  vggsound: { kind: 'audio-image-boxes', family: 'vggsound', list: listVggSound, writeFixture: writeVggSoundFixture },
+  vggss: { kind: 'audio-image-boxes', family: 'vggsound', list: listVggSs, writeFixture: writeVggSsFixture },
+  music: { kind: 'audio-image-boxes', family: 'music', list: listMusic, writeFixture: writeMusicFixture },
+  'music-solo': { kind: 'audio-image-boxes', family: 'music', list: listMusicSolo, writeFixture: writeMusicSoloFixture },
+  'flickr-soundnet': { kind: 'audio-image-boxes', family: 'flickr-soundnet', list: listFlickrSoundNet, writeFixture: writeFlickrSoundNetFixture },
 } as const satisfies Record<string, CorpusEntry>
 
 export type CorpusName = keyof typeof CORPORA

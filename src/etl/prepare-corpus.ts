@@ -1,6 +1,6 @@
 // One call from a corpus name to a dataset: what `turnkit prepare` and `turnkit demo` both run.
 import { resolve } from 'node:path'
-import { CORPORA, type CorpusName } from './corpora.js'
+import { CORPORA, type CorpusEntry, type CorpusName } from './corpora.js'
 import { RECORD_KINDS, type StageInput } from './record-kinds.js'
 import { prepareDataset, type PrepareSummary } from './prepare.js'
 import type { ProgressSink } from './progress.js'
@@ -24,7 +24,8 @@ export interface PrepareCorpusOptions {
 
 /** Prepare `corpus` from `src` into `out` (resuming what is there). See prepareDataset for the guarantees. */
 export async function prepareCorpus(corpus: CorpusName, options: PrepareCorpusOptions): Promise<PrepareSummary> {
-  const entry = CORPORA[corpus]
+  // Typed as the common entry: each corpus lists its own record type, the runner only needs SourceRecord.
+  const entry: CorpusEntry = CORPORA[corpus]
   const kind = RECORD_KINDS[entry.kind]
   const src = resolve(options.src)
   const { shardRows = 1000, compression = 'zstd' } = options
