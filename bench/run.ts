@@ -1,7 +1,7 @@
 // `npm run bench`: throughput and memory figures, written as JSON to bench/results/latest.json (and printed).
 // Sections: the AudioCaps pipeline end to end (10 s 44.1 kHz WAV and M4A clips, 1 and 2 workers, two corpus
 // sizes to show memory stays flat), log-mel ms per clip, shard encode MB/s, and the model when present.
-// Usage: npm run bench [-- --only audio,logmel,shards,model] [--clips N]
+// Usage: npm run bench [-- --only logmel,shards,audio,grounding,audio-visual,reader,model] [--clips N]
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
@@ -15,6 +15,10 @@ import { describeClip } from '../src/audio/descriptors.js'
 import { encodeShard } from '../src/shards/parquet-writer.js'
 import { loadSchema } from '../src/shards/schema.js'
 import { seededRandom } from '../src/random.js'
+import { benchGrounding } from './grounding.js'
+import { benchAudioVisual } from './audio-visual.js'
+import { benchReader } from './reader.js'
+import { benchModel } from './model.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CACHE = join(ROOT, 'bench', '.cache')
@@ -90,7 +94,7 @@ async function benchShards(): Promise<Figures> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { only: { type: 'string' }, clips: { type: 'string' } } })
-  const only = new Set((values.only ?? 'audio,logmel,shards,model').split(','))
+  const only = new Set((values.only ?? 'logmel,shards,audio,grounding,audio-visual,reader,model').split(','))
   const clips = Number(values.clips ?? 200)
   await mkdir(CACHE, { recursive: true })
   const results: Record<string, unknown> = {
@@ -114,11 +118,10 @@ async function main(): Promise<void> {
       memoryLargeCorpus: preparePipeline(wavLarge, 2, clips * 4, unit),
     }
   }
-  if (only.has('model') && existsSync(join(ROOT, 'bench', 'model.ts'))) {
-    const modelBench = './model.js' // a variable: the model bench may be absent
-    const { benchModel } = (await import(modelBench)) as { benchModel: () => Promise<Figures> }
-    results.model = await benchModel()
-  }
+  if (only.has('grounding')) results.refcocoPipeline = await benchGrounding()
+  if (only.has('audio-visual')) results.vggssPipeline = await benchAudioVisual()
+  if (only.has('reader')) results.reader = await benchReader()
+  if (only.has('model')) results.model = await benchModel()
   await mkdir(join(ROOT, 'bench', 'results'), { recursive: true })
   const text = JSON.stringify(results, null, 2) + '\n'
   await writeFile(join(ROOT, 'bench', 'results', 'latest.json'), text)

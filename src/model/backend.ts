@@ -1,0 +1,77 @@
+// Picks the fastest TensorFlow.js backend that loads on this machine (../shared/design/tfjs.md, measured):
+// tfjs-node-gpu and tfjs-node download libtensorflow at install time and are optionalDependencies, so they are
+// often absent; wasm ships in its npm package and always loads; cpu (pure JS) is the last resort.
+
+import * as tf from '@tensorflow/tfjs-core'
+
+/** Values of TURNKIT_BACKEND, in the order selectBackend tries them. */
+export const BACKEND_CHOICES = ['node-gpu', 'node', 'wasm', 'cpu'] as const
+export type BackendChoice = (typeof BACKEND_CHOICES)[number]
+
+/** Accepted spellings of TURNKIT_BACKEND: 'tensorflow' (tfjs's own name of the native backend) means 'node'. */
+const ALIASES: Record<string, BackendChoice> = { 'node-gpu': 'node-gpu', gpu: 'node-gpu', node: 'node', tensorflow: 'node', wasm: 'wasm', cpu: 'cpu' }
+
+export interface SelectedBackend {
+  /** Which package runs. */
+  choice: BackendChoice
+  /** tfjs's name of the backend now active: 'tensorflow' (both node packages), 'wasm' or 'cpu'. */
+  name: string
+}
+
+export type Logger = (line: string) => void
+const stderrLogger: Logger = (line) => process.stderr.write(`${line}\n`)
+
+/**
+ * Activates the first backend that loads: tfjs-node-gpu, tfjs-node, wasm, cpu. TURNKIT_BACKEND (node-gpu,
+ * node, tensorflow = node, wasm, cpu) forces one, and then failing to load it is an error. Logs one line
+ * naming the backend. Returns the choice and tfjs's backend name.
+ */
+export async function selectBackend(
+  { env = process.env, log = stderrLogger }: { env?: NodeJS.ProcessEnv; log?: Logger } = {},
+): Promise<SelectedBackend> {
+  const forced = env.TURNKIT_BACKEND?.trim().toLowerCase()
+  if (forced !== undefined && forced !== '' && !(forced in ALIASES)) {
+    throw new Error(`backend: TURNKIT_BACKEND = '${env.TURNKIT_BACKEND}' is not one of ${Object.keys(ALIASES).join(', ')}`)
+  }
+  const order = forced ? [ALIASES[forced] as BackendChoice] : [...BACKEND_CHOICES]
+  const failures: string[] = []
+  for (const choice of order) {
+    try {
+      const name = await activate(choice)
+      log(`turnkit: tfjs backend '${name}' (${choice}${forced ? ', forced by TURNKIT_BACKEND' : ''})${failures.length ? `; skipped ${failures.join('; ')}` : ''}`)
+      return { choice, name }
+    } catch (error) {
+      const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
+      if (forced) throw new Error(`backend: TURNKIT_BACKEND = ${choice} does not load: ${message}`)
+      failures.push(`${choice}: ${message}`)
+    }
+  }
+  throw new Error(`backend: no tfjs backend loads (${failures.join('; ')})`)
+}
+
+/** Loads one backend's package and makes it the active backend; returns tfjs's name for it. */
+export async function activate(choice: BackendChoice): Promise<string> {
+  const [pkg, name] = PACKAGES[choice]
+  // A variable specifier keeps TypeScript from requiring the optional packages' types at build time.
+  await import(pkg)
+  if (tf.findBackendFactory(name) === null) {
+    // tfjs-node bundles its own tfjs-core when its version differs from ours and registers into that copy.
+    throw new Error(`${pkg} loaded but registered no '${name}' backend in this @tensorflow/tfjs-core (version mismatch?)`)
+  }
+  if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`)
+  await tf.ready()
+  return name
+}
+
+const PACKAGES: Record<BackendChoice, [string, string]> = {
+  'node-gpu': ['@tensorflow/tfjs-node-gpu', 'tensorflow'],
+  node: ['@tensorflow/tfjs-node', 'tensorflow'],
+  wasm: ['@tensorflow/tfjs-backend-wasm', 'wasm'],
+  cpu: ['@tensorflow/tfjs-backend-cpu', 'cpu'],
+}
+
+/** Whether matMul should run through fastMatMul (ops.ts): wasm only, where it is 9x faster per step. */
+export const usesExplicitTransposeMatMul = (): boolean => tf.getBackend() === 'wasm'
+
+/** Whether the active backend has a fast native UnsortedSegmentSum (the gradient of a row gather). */
+export const hasNativeSegmentSum = (): boolean => tf.getBackend() === 'tensorflow' || tf.getBackend() === 'webgl'
