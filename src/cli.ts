@@ -3,7 +3,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { availableParallelism } from 'node:os'
 import { resolve, relative } from 'node:path'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { CORPORA, CORPUS_NAMES, isCorpusName } from './etl/corpora.js'
 import type { PrepareSummary } from './etl/prepare.js'
 import { prepareCorpus } from './etl/prepare-corpus.js'
@@ -15,6 +15,10 @@ import { progressReporter } from './etl/progress.js'
 import { runDemo } from './demo.js'
 import { scoreDataset } from './train/score-dataset.js'
 import { formatScoreTable } from './train/score.js'
+import { train, type TrainSettings } from './train/trainer.js'
+import { selectBackend } from './model/backend.js'
+import { describeModel, formatModelDescription } from './model/describe.js'
+import { resolveTurnConfig } from './model/config.js'
 import { verifyDataset, readManifest } from './shards/manifest.js'
 import { inspectDataset, formatInspection } from './shards/inspect.js'
 import { SHARD_COMPRESSIONS, type ShardCompression } from './shards/parquet-writer.js'
@@ -248,6 +252,94 @@ const COMMANDS: Record<string, Command> = {
       }
       const manifest = await readManifest(resolve(dir))
       process.stdout.write(`verify: ${dir} OK: ${manifest.shards.length} part files, ${manifest.rows} rows, version ${manifest.version}\n`)
+      return 0
+    },
+  },
+  train: {
+    summary: 'train TURN on prepared datasets (both stages), or resume a run',
+    usage: `turnkit train --source DIR --intermediate DIR --out RUN [options]
+turnkit train --resume RUN
+  --source DIR             image-text-box dataset (refcoco, refcoco+, refcocog, referitgame, flickr30k-entities)
+  --intermediate DIR       audio-text dataset (audiocaps, clotho)
+  --dev DIR                audio-image-boxes dataset to choose best/ on (e.g. flickr-soundnet); else best/ = last
+  --preset P               paper | tiny (default paper)
+  --config FILE            JSON object overriding model numbers of the preset (unknown keys are an error)
+  --epochs N               default 30;  --classifier-epochs N  default 2
+  --batch N                source batch b_s (default 64); the intermediate batch is balanced to the corpus sizes
+  --intermediate-batch N   fix the intermediate batch instead
+  --lr X                   peak learning rate (default 1e-4);  --weight-decay X (default 1e-5);  --clip-norm X (default off)
+  --seed N                 default 0: every random choice derives from it
+  --checkpoint-steps N     also checkpoint every N steps (default: every epoch only)
+  --no-adaptive-sampling   uniform draws (the ablation)
+  --no-spec-augment --no-augment
+  --max-steps N            stop after N steps of stage 2 (the schedule is unchanged; smoke runs)
+  --max-non-finite N       stop after N non-finite losses in a row (default 5)
+  Backend: tfjs-node-gpu, tfjs-node, wasm, cpu, first that loads; TURNKIT_BACKEND=node-gpu|node|wasm|cpu forces one.`,
+    options: {
+      source: { type: 'string' }, intermediate: { type: 'string' }, dev: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
+      preset: { type: 'string' }, config: { type: 'string' }, epochs: { type: 'string' }, 'classifier-epochs': { type: 'string' },
+      batch: { type: 'string' }, 'intermediate-batch': { type: 'string' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' },
+      'clip-norm': { type: 'string' }, seed: { type: 'string' }, 'checkpoint-steps': { type: 'string' }, 'no-adaptive-sampling': { type: 'boolean' },
+      'no-spec-augment': { type: 'boolean' }, 'no-augment': { type: 'boolean' }, 'max-steps': { type: 'string' }, 'max-non-finite': { type: 'string' },
+    },
+    async run(rest, v) {
+      if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`)
+      const resumeDir = str(v.resume)
+      const backend = await selectBackend()
+      if (resumeDir !== undefined) {
+        const result = await train({ runDir: resolve(resumeDir), datasets: { source: '', intermediate: '', dev: null }, settings: {}, backend: backend.name, tool: TOOL })
+        process.stdout.write(`train: ${result.run} at step ${result.steps}${result.best ? `, best dev cIoU@0.5 ${(100 * result.best.ciouAt05).toFixed(1)} at step ${result.best.step}` : ''}\n`)
+        return 0
+      }
+      const source = str(v.source)
+      const intermediate = str(v.intermediate)
+      const out = str(v.out)
+      if (source === undefined || intermediate === undefined || out === undefined) throw new UsageError('--source DIR --intermediate DIR --out RUN are required (or --resume RUN)')
+      if (existsSync(resolve(out, 'config.json'))) throw new UsageError(`${out} already holds a run: continue it with --resume ${out}, or choose another --out`)
+      const preset = str(v.preset) ?? 'paper'
+      if (preset !== 'paper' && preset !== 'tiny') throw new UsageError(`--preset ${preset}: expected paper or tiny`)
+      const configPath = str(v.config)
+      const model = configPath === undefined ? {} : (JSON.parse(readFileSync(resolve(configPath), 'utf8')) as Record<string, unknown>)
+      const settings: Partial<TrainSettings> = {
+        preset,
+        model,
+        epochs: int('epochs', str(v.epochs), 30),
+        classifierEpochs: int('classifier-epochs', str(v['classifier-epochs']), 2, 0),
+        sourceBatch: int('batch', str(v.batch), 64),
+        intermediateBatch: str(v['intermediate-batch']) === undefined ? null : int('intermediate-batch', str(v['intermediate-batch']), 1),
+        peakLr: num('lr', str(v.lr), 1e-4, 0),
+        weightDecay: num('weight-decay', str(v['weight-decay']), 1e-5, 0),
+        clipNorm: num('clip-norm', str(v['clip-norm']), 0, 0),
+        seed: int('seed', str(v.seed), 0, 0),
+        checkpointSteps: int('checkpoint-steps', str(v['checkpoint-steps']), 0, 0),
+        adaptiveSampling: v['no-adaptive-sampling'] !== true,
+        specAugment: v['no-spec-augment'] !== true,
+        augment: v['no-augment'] !== true,
+        maxSteps: str(v['max-steps']) === undefined ? null : int('max-steps', str(v['max-steps']), 1),
+        maxNonFinite: int('max-non-finite', str(v['max-non-finite']), 5),
+      }
+      const result = await train({
+        runDir: resolve(out),
+        datasets: { source: resolve(source), intermediate: resolve(intermediate), dev: str(v.dev) === undefined ? null : resolve(str(v.dev)!) },
+        settings,
+        backend: backend.name,
+        tool: TOOL,
+      })
+      process.stdout.write(`train: ${result.run} at step ${result.steps}${result.best ? `, best dev cIoU@0.5 ${(100 * result.best.ciouAt05).toFixed(1)} at step ${result.best.step}` : ''}\n`)
+      return 0
+    },
+  },
+  model: {
+    summary: 'show a TURN preset: parameter count by module',
+    usage: `turnkit model [--preset paper|tiny] [--config FILE]`,
+    options: { preset: { type: 'string' }, config: { type: 'string' } },
+    async run(rest, v) {
+      if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`)
+      const preset = str(v.preset) ?? 'paper'
+      if (preset !== 'paper' && preset !== 'tiny') throw new UsageError(`--preset ${preset}: expected paper or tiny`)
+      const overrides = str(v.config) === undefined ? {} : (JSON.parse(readFileSync(resolve(str(v.config)!), 'utf8')) as Record<string, unknown>)
+      await selectBackend()
+      process.stdout.write(formatModelDescription(describeModel(resolveTurnConfig(overrides, preset)), `TURN preset '${preset}'`))
       return 0
     },
   },

@@ -1,7 +1,8 @@
 // Runs a stage in worker threads. A stage is named by module URL + factory export + plain-JSON options, so
 // each worker builds its own copy (no shared mutable state); items and results cross as structured clones,
 // with typed-array buffers transferred, not copied. `workers: 0` runs the stage inline (debugging, tests).
-import { Worker } from 'node:worker_threads'
+import type { Worker, MessagePort } from 'node:worker_threads'
+import { spawnModuleWorker, transferables } from './module-worker.js'
 import type { Reject } from './reject.js'
 import type { Stage } from './stage.js'
 
@@ -25,19 +26,6 @@ export async function loadStage<In, Out>(spec: StageSpec): Promise<Stage<In, Out
   return (await (factory as StageFactory)(spec.options)) as Stage<In, Out>
 }
 
-/** Every ArrayBuffer reachable in a result's top two levels (rows hold typed arrays and arrays of them). */
-function transferables(value: unknown): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>()
-  const visit = (v: unknown, depth: number): void => {
-    if (ArrayBuffer.isView(v)) {
-      if (v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) out.add(v.buffer)
-    } else if (depth < 3 && Array.isArray(v)) v.forEach((x) => visit(x, depth + 1))
-    else if (depth < 3 && typeof v === 'object' && v !== null) Object.values(v).forEach((x) => visit(x, depth + 1))
-  }
-  visit(value, 0)
-  return [...out]
-}
-
 interface Pending {
   resolve: (value: unknown) => void
   reject: (err: Error) => void
@@ -57,18 +45,8 @@ export class WorkerPool<In, Out> {
       this.inline = loadStage<In, Out>(spec)
       return
     }
-    // Workers start as eval'd CommonJS, so TypeScript support (tsx) is registered before the stage loads;
-    // under plain JS builds the register call is harmless.
-    const bootstrap = `
-      const { parentPort, workerData } = require('node:worker_threads')
-      import(workerData.tsx).then((tsx) => { tsx.register(); return import(workerData.self) })
-        .then((pool) => pool.serveStage(parentPort, workerData.spec))
-        .catch((err) => { parentPort.postMessage({ fatal: String(err && err.stack || err) }) })`
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(bootstrap, {
-        eval: true,
-        workerData: { tsx: import.meta.resolve('tsx/esm/api'), self: import.meta.url, spec },
-      })
+      const worker = spawnModuleWorker(import.meta.url, 'serveStage', spec)
       worker.on('message', (msg: { id?: number; result?: unknown; error?: string; fatal?: string }) => {
         if (msg.fatal !== undefined) return this.fail(new Error(`worker ${i} failed to start: ${msg.fatal}`))
         const job = this.pending.get(msg.id!)
@@ -114,7 +92,7 @@ export class WorkerPool<In, Out> {
 }
 
 /** Worker side: build the stage, then answer `{id, item}` messages. Exported for the bootstrap only. */
-export async function serveStage(port: import('node:worker_threads').MessagePort, spec: StageSpec): Promise<void> {
+export async function serveStage(port: MessagePort, spec: StageSpec): Promise<void> {
   const stage = await loadStage<unknown, unknown>(spec)
   port.on('message', async ({ id, item }: { id: number; item: unknown }) => {
     try {

@@ -166,7 +166,7 @@ export const TINY_CONFIG: TurnConfig = {
   textDecoderHeads: 2,
   audioDecoderLayers: 1,
   audioDecoderHeads: 2,
-  nMels: 32,
+  nMels: 128, // the datasets' TURN default, so one prepared corpus serves both presets
   vocabSize: 1_000,
   imageSize: 64,
   backboneChannels: [16, 32, 32], // stride 16: 4x4 regions (attention cost grows with regions²)
