@@ -16,6 +16,8 @@ import { runDemo } from './demo.js'
 import { scoreDataset } from './train/score-dataset.js'
 import { formatScoreTable } from './train/score.js'
 import { train, type TrainSettings } from './train/trainer.js'
+import { evaluateRun } from './train/eval-run.js'
+import { writeReport } from './train/report.js'
 import { selectBackend } from './model/backend.js'
 import { describeModel, formatModelDescription } from './model/describe.js'
 import { resolveTurnConfig } from './model/config.js'
@@ -108,13 +110,16 @@ function printSummary(corpus: string, s: PrepareSummary, maxRejectRatio: number,
 
 const COMMANDS: Record<string, Command> = {
   demo: {
-    summary: 'the main job end to end on generated corpora (no download): fixtures -> prepare -> verify',
-    usage: `turnkit demo [--out DIR]
-  --out DIR   where raw corpora and datasets go (default ./turnkit-demo)`,
-    options: { out: { type: 'string' } },
+    summary: 'the whole system on a generated world (no download): corpora -> datasets -> training -> evaluation -> report',
+    usage: `turnkit demo [--out DIR] [--small] [--seed N]
+  --out DIR   where raw corpora, datasets and the run go (default ./turnkit-demo); an earlier demo there is resumed
+  --small     a smaller world and schedule (what the test suite runs)
+  --seed N    seed of the world and of training (default 0)`,
+    options: { out: { type: 'string' }, small: { type: 'boolean' }, seed: { type: 'string' } },
     async run(rest, v) {
       if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`)
-      await runDemo({ out: resolve(str(v.out) ?? 'turnkit-demo'), tool: TOOL })
+      const backend = await selectBackend()
+      await runDemo({ out: resolve(str(v.out) ?? 'turnkit-demo'), tool: TOOL, backend: backend.name, scale: v.small === true ? 'small' : 'full', seed: int('seed', str(v.seed), 0, 0) })
       return 0
     },
   },
@@ -340,6 +345,35 @@ turnkit train --resume RUN
       const overrides = str(v.config) === undefined ? {} : (JSON.parse(readFileSync(resolve(str(v.config)!), 'utf8')) as Record<string, unknown>)
       await selectBackend()
       process.stdout.write(formatModelDescription(describeModel(resolveTurnConfig(overrides, preset)), `TURN preset '${preset}'`))
+      return 0
+    },
+  },
+  eval: {
+    summary: 'evaluate the best checkpoint of a run on an audio-image-boxes dataset (audio query -> box)',
+    usage: `turnkit eval --run RUN --data EVAL_DIR [--vis OUT] [--name NAME] [--json]
+  Writes RUN/eval/<name>/preds.jsonl (turnkit score format), scores.json and scores.txt; prints the table with
+  the centre-box and random-box baselines. --vis OUT draws overlays (ground truth green, prediction red) of the
+  8 best, 8 worst and 8 random items and a contact sheet into OUT/vis/.`,
+    options: { run: { type: 'string' }, data: { type: 'string' }, vis: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
+    async run(rest, v) {
+      const runDir = str(v.run)
+      const data = str(v.data)
+      if (rest.length > 0 || runDir === undefined || data === undefined) throw new UsageError('expected --run RUN --data EVAL_DIR')
+      await selectBackend()
+      const result = await evaluateRun(resolve(runDir), resolve(data), { name: str(v.name), vis: str(v.vis) === undefined ? undefined : resolve(str(v.vis)!) })
+      process.stdout.write(v.json === true ? JSON.stringify({ overall: result.report.overall, baselines: result.baselines, dir: result.dir }) + '\n' : result.table)
+      return 0
+    },
+  },
+  report: {
+    summary: 'write an HTML training report (loss curves, lr, throughput, evaluation) for a run',
+    usage: `turnkit report RUN [--out DIR]   (default RUN/report/index.html; readable offline)`,
+    options: { out: { type: 'string' } },
+    async run([runDir, ...rest], v) {
+      if (runDir === undefined || rest.length > 0) throw new UsageError('expected one run directory')
+      const out = str(v.out)
+      const written = await writeReport(resolve(runDir), out === undefined ? {} : { out: resolve(out) })
+      process.stdout.write(`report: ${written.html} (${written.pngs.length} charts)\n`)
       return 0
     },
   },

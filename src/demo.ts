@@ -1,41 +1,105 @@
-// `turnkit demo`: the main job on an embedded default, with nothing downloaded. Today it generates AudioCaps
-// and Clotho corpora in their real layouts (Clotho with the defects real corpora have), prepares both with the
-// real pipelines, verifies them and prints what a user would check. Training and evaluation join it as they land.
+// `turnkit demo`: the whole system on a small synthetic world, with nothing downloaded. It writes three corpora
+// in their real raw layouts — a grounding corpus (RefCOCO layout: scenes of drawn objects, referring
+// expressions, boxes), an audio-retrieval corpus (AudioCaps layout: each object's sound, captions naming it,
+// plus the defects real corpora have) and an audio-visual test set (VGG-SS layout: scenes of three objects and
+// the sound of one) — prepares them with the real pipelines, trains the `tiny` preset with the real trainer
+// (both stages), evaluates zero-resource localization (audio -> box, never trained on audio-image pairs),
+// writes the report and prints the scores beside the centre-box and random-box baselines.
 import { join, relative } from 'node:path'
 import { availableParallelism } from 'node:os'
-import { CORPORA, type CorpusName } from './etl/corpora.js'
-import type { PrepareSummary } from './etl/prepare.js'
 import { prepareCorpus } from './etl/prepare-corpus.js'
-import { progressReporter } from './etl/progress.js'
+import { progressReporter, silentProgress } from './etl/progress.js'
 import { verifyDataset } from './shards/manifest.js'
+import { writeRefCocoFixture } from './fixtures/grounding.js'
+import { writeAudioCapsFixture } from './fixtures/audio-retrieval.js'
+import { writeDemoTestSet } from './fixtures/demo-world.js'
+import { train, type TrainSettings } from './train/trainer.js'
+import { evaluateRun, type EvalRunResult } from './train/eval-run.js'
+import { writeReport } from './train/report.js'
+import type { CorpusName } from './etl/corpora.js'
+
+/** World and training sizes. `full` is the README's demo (under 10 minutes on 2 cores); `small` is for tests. */
+export const DEMO_SCALES = {
+  full: { images: 160, clips: 48, testItems: 60, devItems: 24, epochs: 30, batch: 16 },
+  small: { images: 60, clips: 24, testItems: 30, devItems: 0, epochs: 16, batch: 16 },
+} as const
+export type DemoScale = keyof typeof DEMO_SCALES
 
 export interface DemoOptions {
   out: string
   tool: { name: string; version: string }
+  backend: string
+  scale?: DemoScale
+  seed?: number
   log?: (line: string) => void
+  quiet?: boolean
 }
 
-/** Run the demo into `out`; returns the prepared datasets' summaries. Throws when a step fails verification. */
-export async function runDemo({ out, tool, log = (l) => process.stdout.write(l + '\n') }: DemoOptions): Promise<Record<string, PrepareSummary>> {
-  const summaries: Record<string, PrepareSummary> = {}
-  const plan: { corpus: CorpusName; clips: number; corrupt: boolean }[] = [
-    { corpus: 'audiocaps', clips: 16, corrupt: false },
-    { corpus: 'clotho', clips: 16, corrupt: true },
+export interface DemoResult {
+  run: string
+  evaluation: EvalRunResult
+  report: string
+}
+
+/** Run the demo into `out`. Throws when a prepared dataset fails verification. */
+export async function runDemo({ out, tool, backend, scale = 'full', seed = 0, log = (l) => process.stdout.write(l + '\n'), quiet = false }: DemoOptions): Promise<DemoResult> {
+  const size = DEMO_SCALES[scale]
+  const at = (p: string): string => relative(process.cwd(), p) || '.'
+  const raw = (name: string): string => join(out, 'raw', name)
+  const data = (name: string): string => join(out, 'datasets', name)
+  const started = performance.now()
+  const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`
+
+  log(`demo: 1/5 writing the synthetic world to ${at(join(out, 'raw'))}`)
+  await writeRefCocoFixture(raw('refcoco'), { clips: size.images, seed, width: 384, height: 288 })
+  await writeAudioCapsFixture(raw('audiocaps'), { clips: size.clips, seed, corrupt: true, seconds: 10 })
+  await writeDemoTestSet(raw('test'), { items: size.testItems, seed: seed + 1 })
+  if (size.devItems > 0) await writeDemoTestSet(raw('dev'), { items: size.devItems, seed: seed + 2 })
+
+  log(`demo: 2/5 preparing datasets with the real pipelines (${elapsed()})`)
+  const plan: [CorpusName, string, string][] = [
+    ['refcoco', raw('refcoco'), data('refcoco')],
+    ['audiocaps', raw('audiocaps'), data('audiocaps')],
+    ['vggss', raw('test'), data('test')],
+    ...(size.devItems > 0 ? ([['vggss', raw('dev'), data('dev')]] as [CorpusName, string, string][]) : []),
   ]
-  for (const { corpus, clips, corrupt } of plan) {
-    const src = join(out, 'raw', corpus)
-    const dataset = join(out, 'datasets', corpus)
-    log(`demo: writing a ${corpus} corpus (${clips} clips${corrupt ? ' + defective inputs' : ''}) to ${relative(process.cwd(), src)}`)
-    const expected = await CORPORA[corpus].writeFixture(src, { clips, seed: 1, corrupt })
-    const summary = await prepareCorpus(corpus, { src, out: dataset, workers: availableParallelism(), tool, progress: progressReporter(process.stderr) })
+  for (const [corpus, src, dataset] of plan) {
+    const summary = await prepareCorpus(corpus, { src, out: dataset, workers: availableParallelism(), tool, progress: quiet ? silentProgress : progressReporter(process.stderr) })
     const problems = await verifyDataset(dataset)
     if (problems.length > 0) throw new Error(`demo: ${dataset} failed verification: ${problems.join('; ')}`)
-    if (summary.inputs !== expected.inputs) throw new Error(`demo: ${corpus} listed ${summary.inputs} inputs, the fixture has ${expected.inputs}`)
     const rejects = Object.entries(summary.rejects.byCode).map(([c, n]) => `${c} ${n}`).join(', ')
-    log(`demo: ${corpus}: ${summary.inputs} inputs = ${summary.rows} rows + ${summary.rejects.total} rejects${rejects ? ` (${rejects})` : ''}`)
-    log(`demo: ${corpus}: version ${summary.manifest!.version}, verified; ledger ${relative(process.cwd(), join(dataset, 'rejects.jsonl'))}`)
-    summaries[corpus] = summary
+    log(`demo:   ${corpus} -> ${at(dataset)}: ${summary.inputs} inputs = ${summary.rows} rows + ${summary.rejects.total} rejects${rejects ? ` (${rejects}; see rejects.jsonl)` : ''}, verified, ${summary.manifest!.version.slice(0, 19)}…`)
   }
-  log(`demo: done. Inspect a dataset with: npx turnkit inspect ${relative(process.cwd(), join(out, 'datasets', 'clotho'))}`)
-  return summaries
+
+  const run = join(out, 'run')
+  log(`demo: 3/5 training TURN (tiny preset, ${size.epochs} epochs, ${backend} backend): stage 1 domain classifier, stage 2 TURN (${elapsed()})`)
+  const settings: Partial<TrainSettings> = { preset: 'tiny', epochs: size.epochs, sourceBatch: size.batch, seed, checkpointSteps: 0, peakLr: 2e-3, weightDecay: 1e-5 }
+  let lastLog = performance.now()
+  await train({
+    runDir: run,
+    datasets: { source: data('refcoco'), intermediate: data('audiocaps'), dev: size.devItems > 0 ? data('dev') : null },
+    settings,
+    backend,
+    tool,
+    log: (line) => log(`demo:   ${line}`),
+    onStep: (m) => {
+      if (!quiet && performance.now() - lastLog > 10_000) {
+        lastLog = performance.now()
+        log(`demo:   step ${m.step}, epoch ${m.epoch + 1}, loss ${m.losses.total.toFixed(3)} (loc ${m.losses.loc.toFixed(3)}, contrast ${m.losses.contrast.toFixed(3)}), ${m.samplesPerSec} samples/s`)
+      }
+    },
+  })
+
+  log(`demo: 4/5 zero-resource evaluation on the audio-visual test set (audio -> box) (${elapsed()})`)
+  const evaluation = await evaluateRun(run, data('test'), { name: 'test', vis: join(run, 'eval', 'test') })
+  log(`demo: 5/5 writing the report (${elapsed()})`)
+  const report = await writeReport(run)
+  log('')
+  log(evaluation.table.trimEnd())
+  log('')
+  const { ciouAt05, auc } = evaluation.report.overall
+  const centre = evaluation.baselines.centre
+  log(`demo: zero-resource cIoU@0.5 ${(100 * ciouAt05).toFixed(1)} (centre box ${(100 * centre.ciouAt05).toFixed(1)}), AUC ${(100 * auc).toFixed(1)} (centre box ${(100 * centre.auc).toFixed(1)})`)
+  log(`demo: overlays ${at(join(run, 'eval', 'test', 'vis'))}/contact-sheet.png, report ${at(report.html)}, done in ${elapsed()}`)
+  return { run, evaluation, report: report.html }
 }

@@ -1,0 +1,50 @@
+// `turnkit eval`: the best checkpoint of a run predicts one box per item of an evaluation dataset from its audio
+// (zero-resource: the model never saw an audio-image pair); predictions, scores, baselines and overlays go to
+// RUN/eval/<name>/.
+import { mkdir } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { writeFileAtomic } from '../shards/atomic.js'
+import { readManifest } from '../shards/manifest.js'
+import { evaluateModel } from './evaluate.js'
+import { loadRunModel } from './trainer.js'
+import { formatScoreTable, type CiouSummary, type ScoreReport } from './score.js'
+import { writeOverlays } from './overlays.js'
+
+export interface EvalRunResult {
+  dir: string
+  report: ScoreReport
+  baselines: { centre: CiouSummary; random: CiouSummary }
+  table: string
+  overlays: string[]
+}
+
+/**
+ * Evaluate RUN/best on `dataDir`. Writes preds.jsonl (the `turnkit score` format), scores.json, scores.txt and,
+ * with `vis`, overlays of the best, worst and a seeded random sample plus a contact sheet under `vis`.
+ */
+export async function evaluateRun(run: string, dataDir: string, { name, vis }: { name?: string; vis?: string | undefined } = {}): Promise<EvalRunResult> {
+  const manifest = await readManifest(dataDir)
+  const evalName = name ?? manifest.pipeline.name ?? basename(dataDir)
+  const dir = join(run, 'eval', evalName)
+  await mkdir(dir, { recursive: true })
+  const { model } = await loadRunModel(run)
+  try {
+    const { report, baselines, items, images } = await evaluateModel(model, dataDir, { keepImages: vis !== undefined })
+    await writeFileAtomic(join(dir, 'preds.jsonl'), items.map((i) => JSON.stringify({ key: i.key, box: i.box.map((v) => Number(v.toFixed(6))) }) + '\n').join(''))
+    const { perItem, ...summary } = report
+    await writeFileAtomic(join(dir, 'scores.json'), JSON.stringify({ dataset: { dir: dataDir, version: manifest.version }, report: summary, baselines, perItem }, null, 2) + '\n')
+    const table = formatScoreTable(report, baselines)
+    await writeFileAtomic(join(dir, 'scores.txt'), table)
+    let overlays: string[] = []
+    if (vis !== undefined) {
+      const ciouByKey = new Map(perItem.map((p) => [p.key, p.ciou]))
+      overlays = await writeOverlays(
+        vis,
+        items.map((i) => ({ key: i.key, label: i.label, ciou: ciouByKey.get(i.key) ?? 0, jpeg: images.get(i.key)!, gtBoxes: i.boxes, predBox: i.box })),
+      )
+    }
+    return { dir, report, baselines, table, overlays }
+  } finally {
+    model.dispose()
+  }
+}
