@@ -6,9 +6,6 @@ import {
   assembleIntermediateBatch,
   assembleSourceBatch,
   intermediateBatchSize,
-  maskAudioGroups,
-  maskRatioAt,
-  maskTokens,
 } from '../src/train/batches.js'
 import { cropOrPadFrames } from '../src/train/crop.js'
 import { seededRandom } from '../src/random.js'
@@ -125,46 +122,6 @@ describe('assembleSourceBatch', () => {
   })
 })
 
-describe('maskTokens', () => {
-  const tokens = Int32Array.from([101, 5, 6, 7, 8, 102, 0, 0, 101, 9, 102, 0, 0, 0, 0, 0])
-
-  it('never masks [CLS], [SEP] or [PAD] and masks round(ratio · n) of the rest', () => {
-    const { inputTokens, targetMask } = maskTokens(tokens, 8, 0.5, seededRandom(1))
-    for (let i = 0; i < tokens.length; i++) {
-      if ([0, 101, 102].includes(tokens[i])) assert.equal(targetMask[i], 0)
-      assert.equal(inputTokens[i], targetMask[i] === 1 ? 103 : tokens[i])
-    }
-    assert.equal(targetMask.subarray(0, 8).reduce((a, b) => a + b, 0), 2)
-  })
-
-  it('masks at least one token of every non-empty sequence', () => {
-    const { targetMask } = maskTokens(tokens, 8, 0.01, seededRandom(2))
-    assert.equal(targetMask.subarray(0, 8).reduce((a, b) => a + b, 0), 1)
-    assert.equal(targetMask.subarray(8).reduce((a, b) => a + b, 0), 1)
-  })
-})
-
-describe('maskAudioGroups', () => {
-  it('masks round(ratio · n) of the groups of 4 frames that hold audio', () => {
-    const frameMask = new Float32Array(2 * 16).fill(1)
-    frameMask.fill(0, 16 + 8) // second clip: only 8 valid frames = 2 groups
-    const out = maskAudioGroups(frameMask, 16, 0.5, seededRandom(3))
-    assert.equal(out.subarray(0, 4).reduce((a, b) => a + b, 0), 2)
-    assert.equal(out.subarray(4).reduce((a, b) => a + b, 0), 1)
-    assert.deepEqual([...out.subarray(6)], [0, 0])
-  })
-})
-
-describe('maskRatioAt', () => {
-  it('rises linearly from 0.5 at the first step to 1 at the last', () => {
-    const at = (epoch: number, step: number): number => maskRatioAt({ epoch, step, stepsPerEpoch: 10, epochs: 3 })
-    assert.equal(at(0, 0), 0.5)
-    assert.equal(at(2, 9), 1)
-    assert.ok(Math.abs(at(1, 4) - (0.5 + 0.5 * (14 / 29))) < 1e-12)
-    assert.ok(at(1, 5) > at(1, 4))
-  })
-})
-
 describe('intermediateBatchSize', () => {
   it('balances the intermediate batch to the corpus sizes, at least 1', () => {
     assert.equal(intermediateBatchSize(64, 120_000, 19_195), 10)
@@ -172,3 +129,4 @@ describe('intermediateBatchSize', () => {
     assert.equal(intermediateBatchSize(64, 1_000_000, 10), 1)
   })
 })
+

@@ -2,7 +2,7 @@ import { describe, it, before } from 'node:test'
 import assert from 'node:assert/strict'
 import * as tf from '@tensorflow/tfjs-core'
 import { activate } from '../src/model/backend.js'
-import { domainLoss, generalizedIou, giouLoss, infoNceLoss, samplingWeights, smoothL1Loss } from '../src/model/losses.js'
+import { domainLoss, generalizedIou, giouLoss, infoNceLoss, smoothL1Loss } from '../src/model/losses.js'
 import { emaUpdate } from '../src/model/codebook.js'
 import { Dense, frameConv1d } from '../src/model/layers.js'
 
@@ -82,15 +82,5 @@ describe('codebook EMA update', () => {
     const state = { codes: Float32Array.from([0, 5]), clusterSize: Float32Array.from([1, 0.001]), sum: Float32Array.from([0, 0.005]) }
     const next = emaUpdate(state, Float32Array.from([7, 8]), Int32Array.from([0, 0]), 1, { ...settings, deadCodeThreshold: 0.01, random: () => 0.6 })
     assert.deepEqual([next.codes[1], next.clusterSize[1], next.sum[1]], [8, 1, 8])
-  })
-})
-
-describe('adaptive sampling weights', () => {
-  it('makes the largest weight k times the smallest and favours the other domain', () => {
-    const source = samplingWeights([2, 0, -1], 'source', 5)
-    close(Math.max(...source) / Math.min(...source), 5, 1e-9)
-    assert.ok(source[2]! > source[0]!) // source text that looks intermediate is drawn more
-    const intermediate = samplingWeights([2, 0, -1], 'intermediate', 5)
-    assert.ok(intermediate[0]! > intermediate[2]!)
   })
 })

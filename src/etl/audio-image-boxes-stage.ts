@@ -4,9 +4,9 @@
 import { readFile, stat } from 'node:fs/promises'
 import sharp from 'sharp'
 import { ConfigError } from '../config.js'
-import { decodeWithFfmpeg, resolveDecodeConfig, type DecodeConfig, type Resampler } from '../audio/decode.js'
+import { decodeWithFfmpeg, type DecodeConfig, type Resampler } from '../audio/decode.js'
 import { ffmpegBinary, type FfmpegBinary } from '../audio/ffmpeg.js'
-import { createLogMel, resolveLogMelConfig, type LogMelConfig } from '../audio/log-mel.js'
+import { createLogMel, type LogMelConfig } from '../audio/log-mel.js'
 import { describeClip } from '../audio/descriptors.js'
 import { IMAGE_ENCODER_VERSIONS, prepareImage, resolveImageConfig, type ImageConfig } from '../image/image-stage.js'
 import { extractVideoFrame } from '../image/video-frame.js'
@@ -17,6 +17,7 @@ import type { SourceRecord } from './record.js'
 import type { Stage } from './stage.js'
 import type { Row } from '../shards/schema.js'
 import type { JsonObject } from './prepare.js'
+import { resolveAudioSettings } from './audio-text-stage.js'
 
 export const AUDIO_VISUAL_CORPORA = ['vggsound', 'vggss', 'music', 'music-solo', 'flickr-soundnet'] as const
 export type AudioVisualCorpus = (typeof AUDIO_VISUAL_CORPORA)[number]
@@ -90,30 +91,12 @@ export function resolveAudioImageBoxesOptions(
   options: Partial<AudioImageBoxesOptions>,
   ffmpeg: FfmpegBinary = ffmpegBinary(),
 ): { resolved: ResolvedAudioImageBoxesOptions; settings: JsonObject } {
-  const decode = resolveDecodeConfig(options.decode ?? {}, ffmpeg)
-  const logMel = resolveLogMelConfig({ sampleRate: decode.sampleRate, ...options.logMel })
-  if (logMel.sampleRate !== decode.sampleRate) throw new ConfigError(`log-mel sampleRate ${logMel.sampleRate} differs from decode sampleRate ${decode.sampleRate}`)
+  const { decode, logMel, audio } = resolveAudioSettings(options.decode ?? {}, options.logMel ?? {}, ffmpeg)
   // Listed boxes are fractions of the displayed frame (what annotators saw), so the stored-frame mode has no meaning here.
   if (options.image?.annotationFrame === 'stored') throw new ConfigError("image: annotationFrame 'stored' does not apply to audio-visual corpora (boxes are fractions of the displayed frame)")
   const image = resolveImageConfig({ ...options.image, annotationFrame: 'displayed' })
   const settings: JsonObject = {
-    audio: {
-      sampleRate: decode.sampleRate,
-      resampler: decode.resampler,
-      decoder: ffmpeg.version,
-      nFft: logMel.nFft,
-      hopLength: logMel.hopLength,
-      nMels: logMel.nMels,
-      fmin: logMel.fmin,
-      fmax: logMel.fmax ?? logMel.sampleRate / 2,
-      topDb: logMel.topDb,
-      amin: logMel.amin,
-      melScale: 'slaney',
-      melNorm: 'slaney',
-      window: 'hann-periodic',
-      center: true,
-      padMode: 'constant',
-    },
+    audio,
     window: { maxSeconds: decode.maxSeconds, minSeconds: decode.minSeconds, policy: { ...WINDOW_POLICY } },
     frame: { extractor: ffmpeg.version, seek: 'input -ss, accurate_seek: first frame at or after the time', format: 'png rgb24' },
     image: {

@@ -34,6 +34,38 @@ export interface ResolvedAudioTextOptions {
 }
 
 /**
+ * Decode and log-mel settings resolved together (throws ConfigError naming a bad one), and the manifest's `audio`
+ * block: every audio setting that changes bytes. Shared by every record kind that stores a log-mel.
+ */
+export function resolveAudioSettings(
+  decodeInput: Partial<DecodeConfig>,
+  logMelInput: Partial<LogMelConfig>,
+  ffmpeg: FfmpegBinary,
+): { decode: DecodeConfig & { resampler: Resampler }; logMel: LogMelConfig; audio: JsonObject } {
+  const decode = resolveDecodeConfig(decodeInput, ffmpeg)
+  const logMel = resolveLogMelConfig({ sampleRate: decode.sampleRate, ...logMelInput })
+  if (logMel.sampleRate !== decode.sampleRate) throw new ConfigError(`log-mel sampleRate ${logMel.sampleRate} differs from decode sampleRate ${decode.sampleRate}`)
+  const audio: JsonObject = {
+    sampleRate: decode.sampleRate,
+    resampler: decode.resampler,
+    decoder: ffmpeg.version,
+    nFft: logMel.nFft,
+    hopLength: logMel.hopLength,
+    nMels: logMel.nMels,
+    fmin: logMel.fmin,
+    fmax: logMel.fmax ?? logMel.sampleRate / 2,
+    topDb: logMel.topDb,
+    amin: logMel.amin,
+    melScale: 'slaney',
+    melNorm: 'slaney',
+    window: 'hann-periodic',
+    center: true,
+    padMode: 'constant',
+  }
+  return { decode, logMel, audio }
+}
+
+/**
  * Resolve and validate the stage options (throws naming a bad setting) and list every setting that changes
  * output bytes, for the manifest and the dataset version.
  */
@@ -42,29 +74,11 @@ export function resolveAudioTextOptions(
   options: Partial<AudioTextOptions>,
   ffmpeg: FfmpegBinary = ffmpegBinary(),
 ): { resolved: ResolvedAudioTextOptions; settings: JsonObject } {
-  const decode = resolveDecodeConfig(options.decode ?? {}, ffmpeg)
-  const logMel = resolveLogMelConfig({ sampleRate: decode.sampleRate, ...options.logMel })
-  if (logMel.sampleRate !== decode.sampleRate) throw new ConfigError(`log-mel sampleRate ${logMel.sampleRate} differs from decode sampleRate ${decode.sampleRate}`)
+  const { decode, logMel, audio } = resolveAudioSettings(options.decode ?? {}, options.logMel ?? {}, ffmpeg)
   const tokenizer = { ...TOKENIZER_DEFAULTS, ...options.tokenizer }
   const vocab = loadVocab(options.vocabPath ?? undefined)
   const settings: JsonObject = {
-    audio: {
-      sampleRate: decode.sampleRate,
-      resampler: decode.resampler,
-      decoder: ffmpeg.version,
-      nFft: logMel.nFft,
-      hopLength: logMel.hopLength,
-      nMels: logMel.nMels,
-      fmin: logMel.fmin,
-      fmax: logMel.fmax ?? logMel.sampleRate / 2,
-      topDb: logMel.topDb,
-      amin: logMel.amin,
-      melScale: 'slaney',
-      melNorm: 'slaney',
-      window: 'hann-periodic',
-      center: true,
-      padMode: 'constant',
-    },
+    audio,
     clip: { policy: 'head', maxSeconds: decode.maxSeconds, minSeconds: decode.minSeconds },
     text: { tokenizer: 'bert-wordpiece', lowerCase: tokenizer.lowerCase, maxTokens: tokenizer.maxTokens, vocabHash: vocab.hash },
   }

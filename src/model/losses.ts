@@ -90,31 +90,3 @@ export function domainLoss(sourceLogits: tf.Tensor1D, intermediateLogits: tf.Ten
   return tf.tidy(() => tf.add(tf.mean(tf.softplus(tf.neg(sourceLogits))), tf.mean(tf.softplus(intermediateLogits))) as tf.Scalar)
 }
 
-/**
- * Adaptive sampling weights from Φ's logits of one domain: w_i = softmax_i(∓Φ_i / τ) with
- * τ = (max Φ - min Φ) / ln k, minus for source (positive class) and plus for intermediate, so items that look like
- * the other domain are drawn more and the largest weight is exactly k times the smallest. Uniform when all
- * logits are equal. Returns probabilities summing to 1.
- */
-export function samplingWeights(logits: ArrayLike<number>, domain: 'source' | 'intermediate', k = 5): Float64Array {
-  const n = logits.length
-  let max = -Infinity
-  let min = Infinity
-  for (let i = 0; i < n; i++) {
-    max = Math.max(max, logits[i] as number)
-    min = Math.min(min, logits[i] as number)
-  }
-  const weights = new Float64Array(n)
-  if (n === 0) return weights
-  if (!(max > min)) return weights.fill(1 / n)
-  const tau = (max - min) / Math.log(k)
-  const sign = domain === 'source' ? -1 : 1
-  const top = sign > 0 ? max : -min
-  let total = 0
-  for (let i = 0; i < n; i++) {
-    weights[i] = Math.exp((sign * (logits[i] as number) - top) / tau)
-    total += weights[i] as number
-  }
-  for (let i = 0; i < n; i++) weights[i] = (weights[i] as number) / total
-  return weights
-}
