@@ -146,7 +146,7 @@ describe('TURN checkpoints and configs', () => {
 
   it('overrides any number of a preset', () => {
     const config: TurnConfig = resolveTurnConfig({ vocabSize: 30_522, codebookDecay: 0.9, contrastSymmetric: true }, 'tiny')
-    assert.deepEqual([config.vocabSize, config.codebookDecay, config.contrastSymmetric, config.dModel], [30_522, 0.9, true, 32])
+    assert.deepEqual([config.vocabSize, config.codebookDecay, config.contrastSymmetric, config.dModel], [30_522, 0.9, true, 16])
   })
 
   it('holds the appendix numbers in the paper preset', () => {
