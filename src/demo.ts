@@ -20,7 +20,7 @@ import type { CorpusName } from './etl/corpora.js'
 
 /** World and training sizes. `full` is the README's demo (under 10 minutes on 2 cores); `small` is for tests. */
 export const DEMO_SCALES = {
-  full: { images: 160, clips: 48, testItems: 60, devItems: 24, epochs: 30, batch: 16 },
+  full: { images: 160, clips: 48, testItems: 60, devItems: 24, epochs: 100, batch: 16 },
   small: { images: 60, clips: 24, testItems: 30, devItems: 0, epochs: 16, batch: 16 },
 } as const
 export type DemoScale = keyof typeof DEMO_SCALES
@@ -73,7 +73,9 @@ export async function runDemo({ out, tool, backend, scale = 'full', seed = 0, lo
 
   const run = join(out, 'run')
   log(`demo: 3/5 training TURN (tiny preset, ${size.epochs} epochs, ${backend} backend): stage 1 domain classifier, stage 2 TURN (${elapsed()})`)
-  const settings: Partial<TrainSettings> = { preset: 'tiny', epochs: size.epochs, sourceBatch: size.batch, seed, checkpointSteps: 0, peakLr: 2e-3, weightDecay: 1e-5 }
+  // Demo schedule: a higher peak lr than the paper's 1e-4 (a tiny model, minutes not days) and a fixed
+  // intermediate batch of b_s: balanced to these corpus sizes it would be 2, too few negatives for InfoNCE.
+  const settings: Partial<TrainSettings> = { preset: 'tiny', epochs: size.epochs, sourceBatch: size.batch, intermediateBatch: size.batch, seed, checkpointSteps: 0, peakLr: 1e-3, weightDecay: 1e-5 }
   let lastLog = performance.now()
   await train({
     runDir: run,
