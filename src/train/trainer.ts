@@ -200,15 +200,26 @@ async function trainDomainClassifier(
     log(`train: domain classifier epoch ${epoch + 1}/${settings.classifierEpochs}, L_ext ${JSON.parse(metrics.at(-1)!).losses.ext.toFixed(4)}`)
   }
   await appendFile(join(run, 'metrics.jsonl'), metrics.map((m) => m + '\n').join(''))
-  // Logits per item: the mean over all its texts.
+  // Logits per item: the mean over all its texts, computed in chunks of up to 256 texts.
   const itemLogits = (domain: 'source' | 'intermediate'): Float64Array => {
-    const out = new Float64Array(texts[domain].keys.length)
-    texts[domain].texts.forEach((options, item) => {
-      const t = new Int32Array(options.length * L)
-      options.forEach((ids, r) => putTokens(t, r, L, vocab ? applyVocabMap(vocab, Int32Array.from(ids)) : ids))
-      const logits = tf.tidy(() => Array.from(classifier.logits(tf.tensor2d(t, [options.length, L], 'int32')).dataSync()))
-      out[item] = logits.reduce((a, b) => a + b, 0) / logits.length
-    })
+    const all = texts[domain].texts
+    const out = new Float64Array(all.length)
+    for (let start = 0; start < all.length; ) {
+      let end = start
+      let count = 0
+      while (end < all.length && (count === 0 || count + all[end]!.length <= 256)) count += all[end++]!.length
+      const t = new Int32Array(count * L)
+      let r = 0
+      for (let item = start; item < end; item++) for (const ids of all[item]!) putTokens(t, r++, L, vocab ? applyVocabMap(vocab, Int32Array.from(ids)) : ids)
+      const logits = tf.tidy(() => classifier.logits(tf.tensor2d(t, [count, L], 'int32')).dataSync())
+      r = 0
+      for (let item = start; item < end; item++) {
+        let sum = 0
+        for (let k = 0; k < all[item]!.length; k++) sum += logits[r++]!
+        out[item] = sum / all[item]!.length
+      }
+      start = end
+    }
     return out
   }
   for (const domain of ['source', 'intermediate'] as const) {
