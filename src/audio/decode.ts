@@ -1,9 +1,8 @@
 // Audio decoding: any container ffmpeg reads -> mono float32 at the target rate, by spawning ffmpeg without a
 // shell. ffmpeg can exit 0 on a truncated file with partial audio, so the decoded length is checked against
 // the duration the container promises and against ffmpeg's own truncation warnings.
-import { spawn } from 'node:child_process'
 import { ConfigError, resolveConfig, positiveInt, positiveNumber, nonNegativeNumber } from '../config.js'
-import type { FfmpegBinary } from './ffmpeg.js'
+import { captureFfmpeg, type FfmpegBinary } from './ffmpeg.js'
 
 export const RESAMPLERS = ['soxr', 'swr'] as const
 /** `soxr` = libsoxr at precision 20 (librosa's default soxr_hq); `swr` = ffmpeg's own resampler. */
@@ -95,52 +94,29 @@ export async function decodeWithFfmpeg(
     '-c:a', 'pcm_f32le', '-f', 'f32le', 'pipe:1',
   ]
   const maxBytes = Math.ceil(durationSeconds * config.sampleRate + config.sampleRate) * 4
-  return await new Promise<DecodeResult>((resolvePromise, rejectPromise) => {
-    const child = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    const chunks: Buffer[] = []
-    let bytes = 0
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (bytes < maxBytes) chunks.push(chunk)
-      bytes += chunk.length
-    })
-    child.stderr.setEncoding('utf8')
-    child.stderr.on('data', (text: string) => {
-      // Keep the head (container info) and a bounded tail (errors): a broken file can print megabytes.
-      stderr = stderr.length < 65_536 ? stderr + text : stderr.slice(0, 32_768) + stderr.slice(-32_768) + text
-    })
-    child.on('error', (err) => rejectPromise(new Error(`cannot run ${ffmpeg.path}: ${err.message}`)))
-    child.on('close', (code) => {
-      if (code !== 0) {
-        resolvePromise({ ok: false, code: 'ffmpeg-failed', message: lastErrorLine(stderr) || `ffmpeg exited with ${code}` })
-        return
+  const { code, stdout: all, stderr } = await captureFfmpeg(ffmpeg, args, maxBytes)
+  if (code !== 0) return { ok: false, code: 'ffmpeg-failed', message: lastErrorLine(stderr) || `ffmpeg exited with ${code}` }
+  const usable = Math.min(all.length, maxBytes) - (Math.min(all.length, maxBytes) % 4)
+  // Copy into a fresh, aligned buffer: Buffer.concat may return a slice of a shared pool.
+  const samples = new Float32Array(usable / 4)
+  new Uint8Array(samples.buffer).set(all.subarray(0, usable))
+  const containerSeconds = parseDuration(stderr)
+  const warning = TRUNCATION_WARNINGS.find((w) => stderr.includes(w))
+  if (warning !== undefined) {
+    return { ok: false, code: 'truncated', message: `ffmpeg: ${warning}; decoded ${(samples.length / config.sampleRate).toFixed(2)} s` }
+  }
+  if (containerSeconds !== null) {
+    const expected = Math.min(containerSeconds - startSeconds, durationSeconds)
+    const decoded = samples.length / config.sampleRate
+    // Encoder delay and padding move the end by a few ms; a truncated file loses far more.
+    if (decoded < expected - Math.max(0.1, expected * 0.01)) {
+      const detail = lastErrorLine(stderr)
+      return {
+        ok: false,
+        code: 'truncated',
+        message: `decoded ${decoded.toFixed(2)} s of a ${containerSeconds.toFixed(2)} s container${detail ? ` (${detail})` : ''}`,
       }
-      const all = Buffer.concat(chunks)
-      const usable = Math.min(all.length, maxBytes) - (Math.min(all.length, maxBytes) % 4)
-      // Copy into a fresh, aligned buffer: Buffer.concat may return a slice of a shared pool.
-      const samples = new Float32Array(usable / 4)
-      new Uint8Array(samples.buffer).set(all.subarray(0, usable))
-      const containerSeconds = parseDuration(stderr)
-      const warning = TRUNCATION_WARNINGS.find((w) => stderr.includes(w))
-      if (warning !== undefined) {
-        resolvePromise({ ok: false, code: 'truncated', message: `ffmpeg: ${warning}; decoded ${(samples.length / config.sampleRate).toFixed(2)} s` })
-        return
-      }
-      if (containerSeconds !== null) {
-        const expected = Math.min(containerSeconds - startSeconds, durationSeconds)
-        const decoded = samples.length / config.sampleRate
-        // Encoder delay and padding move the end by a few ms; a truncated file loses far more.
-        if (decoded < expected - Math.max(0.1, expected * 0.01)) {
-          const detail = lastErrorLine(stderr)
-          resolvePromise({
-            ok: false,
-            code: 'truncated',
-            message: `decoded ${decoded.toFixed(2)} s of a ${containerSeconds.toFixed(2)} s container${detail ? ` (${detail})` : ''}`,
-          })
-          return
-        }
-      }
-      resolvePromise({ ok: true, samples, containerSeconds })
-    })
-  })
+    }
+  }
+  return { ok: true, samples, containerSeconds }
 }

@@ -2,7 +2,7 @@
 // once per process and its capabilities (soxr) are recorded in the manifest, because they change bytes.
 import { accessSync, chmodSync, constants, existsSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 
 export type FfmpegSource = 'FFMPEG_PATH' | 'PATH' | '@ffmpeg-installer/ffmpeg'
@@ -67,4 +67,37 @@ let cached: FfmpegBinary | undefined
 export function ffmpegBinary(): FfmpegBinary {
   cached ??= probeFfmpeg(locateFfmpeg())
   return cached
+}
+
+/** What one ffmpeg run printed: its exit code, stdout (at most `maxBytes` kept) and a bounded stderr. */
+export interface FfmpegCapture {
+  code: number | null
+  stdout: Buffer
+  /** Bytes ffmpeg wrote to stdout, including any beyond `maxBytes`. */
+  stdoutBytes: number
+  stderr: string
+}
+
+/**
+ * Run `ffmpeg args` without a shell, keeping at most `maxBytes` of stdout and the head and tail of stderr (a
+ * broken file can print megabytes). Rejects only when the binary cannot be started.
+ */
+export async function captureFfmpeg(ffmpeg: { path: string }, args: readonly string[], maxBytes: number): Promise<FfmpegCapture> {
+  return await new Promise<FfmpegCapture>((resolvePromise, rejectPromise) => {
+    const child = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const chunks: Buffer[] = []
+    let bytes = 0
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (bytes < maxBytes) chunks.push(chunk)
+      bytes += chunk.length
+    })
+    child.stderr.setEncoding('utf8')
+    child.stderr.on('data', (text: string) => {
+      // Keep the head (container info) and a bounded tail (errors).
+      stderr = stderr.length < 65_536 ? stderr + text : stderr.slice(0, 32_768) + stderr.slice(-32_768) + text
+    })
+    child.on('error', (err) => rejectPromise(new Error(`cannot run ${ffmpeg.path}: ${err.message}`)))
+    child.on('close', (code) => resolvePromise({ code, stdout: Buffer.concat(chunks), stdoutBytes: bytes, stderr }))
+  })
 }

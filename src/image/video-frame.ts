@@ -1,7 +1,6 @@
 // One still frame of a video, by spawning ffmpeg without a shell: PNG bytes (lossless), so the image stage
 // (prepareImage) is the only lossy step and the stored JPEG does not carry a second round of compression.
-import { spawn } from 'node:child_process'
-import type { FfmpegBinary } from '../audio/ffmpeg.js'
+import { captureFfmpeg, type FfmpegBinary } from '../audio/ffmpeg.js'
 import { lastErrorLine, parseDuration } from '../audio/decode.js'
 
 /** A frame as lossless PNG bytes (8-bit RGB, no alpha), with the container duration ffmpeg reported. */
@@ -47,39 +46,14 @@ export async function extractVideoFrame(absVideoPath: string, timeSec: number, f
     '-map', '0:v:0', '-frames:v', '1', '-an', '-sn', '-dn',
     '-pix_fmt', 'rgb24', '-c:v', 'png', '-f', 'image2pipe', 'pipe:1',
   ]
-  return await new Promise<VideoFrame | VideoFrameFailure>((resolvePromise, rejectPromise) => {
-    const child = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    const chunks: Buffer[] = []
-    let bytes = 0
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (bytes < MAX_PNG_BYTES) chunks.push(chunk)
-      bytes += chunk.length
-    })
-    child.stderr.setEncoding('utf8')
-    child.stderr.on('data', (text: string) => {
-      // Keep the head (container info) and a bounded tail (errors), as decodeWithFfmpeg does.
-      stderr = stderr.length < 65_536 ? stderr + text : stderr.slice(0, 32_768) + stderr.slice(-32_768) + text
-    })
-    child.on('error', (err) => rejectPromise(new Error(`cannot run ${ffmpeg.path}: ${err.message}`)))
-    child.on('close', (code) => {
-      const containerSeconds = parseDuration(stderr)
-      if (code !== 0) {
-        resolvePromise({ ok: false, code: 'ffmpeg-failed', message: lastErrorLine(stderr) || `ffmpeg exited with ${code}` })
-        return
-      }
-      if (bytes > MAX_PNG_BYTES) {
-        resolvePromise({ ok: false, code: 'ffmpeg-failed', message: `frame at ${timeSec} s is over ${MAX_PNG_BYTES} bytes as PNG` })
-        return
-      }
-      if (bytes === 0) {
-        // ffmpeg exits 0 with an empty output when the seek lands past the last frame.
-        const length = containerSeconds === null ? 'of unknown length' : `${containerSeconds.toFixed(2)} s long`
-        resolvePromise({ ok: false, code: 'truncated', message: `no video frame at or after ${timeSec.toFixed(3)} s (the video is ${length})` })
-        return
-      }
-      const all = Buffer.concat(chunks)
-      resolvePromise({ ok: true, png: new Uint8Array(all.buffer, all.byteOffset, all.byteLength), containerSeconds })
-    })
-  })
+  const { code, stdout, stdoutBytes, stderr } = await captureFfmpeg(ffmpeg, args, MAX_PNG_BYTES)
+  const containerSeconds = parseDuration(stderr)
+  if (code !== 0) return { ok: false, code: 'ffmpeg-failed', message: lastErrorLine(stderr) || `ffmpeg exited with ${code}` }
+  if (stdoutBytes > MAX_PNG_BYTES) return { ok: false, code: 'ffmpeg-failed', message: `frame at ${timeSec} s is over ${MAX_PNG_BYTES} bytes as PNG` }
+  if (stdoutBytes === 0) {
+    // ffmpeg exits 0 with an empty output when the seek lands past the last frame.
+    const length = containerSeconds === null ? 'of unknown length' : `${containerSeconds.toFixed(2)} s long`
+    return { ok: false, code: 'truncated', message: `no video frame at or after ${timeSec.toFixed(3)} s (the video is ${length})` }
+  }
+  return { ok: true, png: new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.byteLength), containerSeconds }
 }
