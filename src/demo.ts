@@ -12,7 +12,7 @@ import { progressReporter, silentProgress } from './etl/progress.js'
 import { verifyDataset } from './shards/manifest.js'
 import { writeRefCocoFixture } from './fixtures/grounding.js'
 import { writeAudioCapsFixture } from './fixtures/audio-retrieval.js'
-import { demoExpressions, writeDemoTestSet } from './fixtures/demo-world.js'
+import { demoCaption, demoExpressions, writeDemoTestSet } from './fixtures/demo-world.js'
 import { train, type TrainSettings } from './train/trainer.js'
 import { evaluateRun, type EvalRunResult } from './train/eval-run.js'
 import { writeReport } from './train/report.js'
@@ -52,7 +52,7 @@ export async function runDemo({ out, tool, backend, scale = 'full', seed = 0, lo
 
   log(`demo: 1/5 writing the synthetic world to ${at(join(out, 'raw'))}`)
   await writeRefCocoFixture(raw('refcoco'), { clips: size.images, seed, width: 384, height: 288, expressions: demoExpressions })
-  await writeAudioCapsFixture(raw('audiocaps'), { clips: size.clips, seed, corrupt: true, seconds: 10 })
+  await writeAudioCapsFixture(raw('audiocaps'), { clips: size.clips, seed, corrupt: true, seconds: 10, caption: demoCaption })
   await writeDemoTestSet(raw('test'), { items: size.testItems, seed: seed + 1 })
   if (size.devItems > 0) await writeDemoTestSet(raw('dev'), { items: size.devItems, seed: seed + 2 })
 
