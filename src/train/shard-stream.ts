@@ -433,26 +433,13 @@ export class ShardStream {
 
   /** The block holding global row `index` (binary search over firstIndex). */
   private blockOf(index: number): number {
-    let lo = 0
-    let hi = this.blocks.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1
-      if (this.blocks[mid].firstIndex <= index) lo = mid
-      else hi = mid - 1
-    }
-    return lo
+    return lastAtOrBefore(this.blocks.length, (i) => this.blocks[i].firstIndex, index)
   }
 }
 
 /** The window of `plan` holding `position` (position < plan.length): the last window starting at or before it. */
 function windowAt(plan: EpochPlan, position: number): number {
-  let lo = 0
-  let hi = plan.windows.length - 1
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1
-    if (plan.windows[mid].start <= position) lo = mid
-    else hi = mid - 1
-  }
+  const lo = lastAtOrBefore(plan.windows.length, (i) => plan.windows[i].start, position)
   // An empty window shares its start with the next one, and the last window starting at or before `position`
   // ends after it (the next one starts after it, or the epoch ends after it), so `lo` is never empty.
   return lo
@@ -465,4 +452,16 @@ function plainValue(value: unknown): unknown {
     return Array.from({ length: value.length }, (_, i) => plainValue(value.get(i)))
   }
   return value
+}
+
+/** Binary search over `n` ascending starts: the last index whose start is <= `value` (0 when none is). */
+function lastAtOrBefore(n: number, startOf: (i: number) => number, value: number): number {
+  let lo = 0
+  let hi = n - 1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1
+    if (startOf(mid) <= value) lo = mid
+    else hi = mid - 1
+  }
+  return lo
 }
