@@ -84,6 +84,18 @@ describe('turnkit train', () => {
     assert.ok(Math.abs(Math.max(...weights) / Math.min(...weights) - 5) < 1e-9, 'largest weight is k = 5 times the smallest')
   })
 
+  it('skips the update on a non-finite loss and stops after --max-non-finite in a row', async () => {
+    const out = join(work, 'diverged')
+    // lr 1e30 sends the weights to infinity after the first update: every later loss is NaN.
+    const run = await runCli(['train', '--source', source, '--intermediate', intermediate, '--out', out, '--preset', 'tiny', '--config', modelConfig,
+      '--epochs', '3', '--batch', '4', '--classifier-epochs', '0', '--no-adaptive-sampling', '--lr', '1e30', '--max-non-finite', '2'], { TURNKIT_BACKEND: 'wasm' })
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /step 1: non-finite loss .*update skipped \(1 in a row\)/)
+    assert.match(run.stderr, /2 non-finite losses in a row at step 2: lower --lr, set --clip-norm, or check the data/)
+    const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { step: number; skipped?: boolean })
+    assert.deepEqual(lines.map((l) => [l.step, l.skipped === true]), [[0, false], [1, true], [2, true]])
+  })
+
   it('refuses an audio dataset built with n_mels 64, naming n_mels', async () => {
     const mel64 = join(work, 'clotho-64')
     assert.equal((await runCli(['prepare', 'clotho', '--src', join(work, 'clotho'), '--out', mel64, '--n-mels', '64', '--quiet'])).code, 0)

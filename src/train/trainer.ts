@@ -428,7 +428,9 @@ export async function train(job: TrainJob): Promise<{ run: string; steps: number
       await appendFile(join(run, 'metrics.jsonl'), JSON.stringify(metrics) + '\n')
       job.onStep?.(metrics)
       if (state.nonFiniteStreak >= settings.maxNonFinite) {
-        throw new Error(`train: ${state.nonFiniteStreak} non-finite losses in a row at step ${step}: lower --lr, set --clip-norm, or check the data (last good checkpoint: ${run}/checkpoints/latest.json)`)
+        const latest = join(run, CHECKPOINTS, 'latest.json')
+        const where = existsSync(latest) ? `the last good checkpoint is named in ${latest}` : 'no checkpoint was written yet'
+        throw new Error(`train: ${state.nonFiniteStreak} non-finite losses in a row at step ${step}: lower --lr, set --clip-norm, or check the data (${where})`)
       }
       const epochEnd = state.step % stepsPerEpoch === 0
       if (epochEnd || state.step === lastStep || (settings.checkpointSteps > 0 && state.step % settings.checkpointSteps === 0)) {
