@@ -4,23 +4,12 @@
 // Run alone: node --import tsx bench/model.ts   (prints JSON)
 
 import { fileURLToPath } from 'node:url'
-import * as tf from '@tensorflow/tfjs-core'
 import { selectBackend } from '../src/model/backend.js'
 import { resolveTurnConfig, type TurnConfig, type TurnPreset } from '../src/model/config.js'
 import { createTurn, type TurnModel } from '../src/model/turn.js'
-import { disposeBatch, syntheticBatch } from '../src/model/synthetic.js'
+import { disposeBatch, plainSgdStep, syntheticBatch } from '../src/model/synthetic.js'
 
-function step(model: TurnModel, batch: ReturnType<typeof syntheticBatch>, seed: number): void {
-  const { grads, assignments } = model.trainingGradients(batch)
-  tf.tidy(() => {
-    for (const [name, grad] of Object.entries(grads)) {
-      const variable = model.parameters.get(name)!
-      variable.assign(tf.sub(variable, tf.mul(grad, 1e-4)))
-    }
-  })
-  tf.dispose(Object.values(grads))
-  model.updateCodebooks(assignments, seed)
-}
+const step = (model: TurnModel, batch: ReturnType<typeof syntheticBatch>, seed: number): void => void plainSgdStep(model, batch, 1e-4, seed)
 
 /** Mean ms per train step of `preset` at the given batch sizes, after `warmup` unmeasured steps. */
 async function timeSteps(preset: TurnPreset, sourceSize: number, intermediateSize: number, warmup: number, steps: number): Promise<number> {

@@ -5,7 +5,7 @@ import { tempDir } from './helpers/temp.js'
 import { activate } from '../src/model/backend.js'
 import { PAPER_CONFIG, resolveTurnConfig, type TurnConfig } from '../src/model/config.js'
 import { createTurn, type TurnModel } from '../src/model/turn.js'
-import { disposeBatch, syntheticBatch } from '../src/model/synthetic.js'
+import { disposeBatch, plainSgdStep, syntheticBatch } from '../src/model/synthetic.js'
 import { loadTurn, saveTurn } from '../src/model/checkpoint.js'
 import { describeModel, formatModelDescription } from '../src/model/describe.js'
 
@@ -14,18 +14,7 @@ const TINY = resolveTurnConfig({}, 'tiny')
 const BATCH = { sourceSize: 2, intermediateSize: 2 }
 
 /** One plain SGD step (the trainer's AdamW is not this module's) plus the codebook EMA step. */
-function trainStep(model: TurnModel, batch: ReturnType<typeof syntheticBatch>, step: number): Record<string, number> {
-  const { grads, losses, assignments } = model.trainingGradients(batch)
-  tf.tidy(() => {
-    for (const [name, grad] of Object.entries(grads)) {
-      const variable = model.parameters.get(name)!
-      variable.assign(tf.sub(variable, tf.mul(grad, 1e-3)))
-    }
-  })
-  tf.dispose(Object.values(grads))
-  model.updateCodebooks(assignments, step)
-  return losses
-}
+const trainStep = (model: TurnModel, batch: ReturnType<typeof syntheticBatch>, step: number): Record<string, number> => plainSgdStep(model, batch, 1e-3, step)
 
 for (const backend of ['cpu', 'wasm'] as const) {
   describe(`TURN on the ${backend} backend`, () => {

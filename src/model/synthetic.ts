@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { seededRandom } from '../random.js'
 import type { TurnConfig } from './config.js'
-import { reconstructionMasks, type TurnBatch } from './turn.js'
+import { reconstructionMasks, type TurnBatch, type TurnModel } from './turn.js'
 
 /**
  * A TurnBatch with `sourceSize` and `intermediateSize` items: images uniform in [0, 1], texts of 3..textLength
@@ -59,4 +59,21 @@ export function syntheticBatch(
 /** Disposes every tensor of a batch. */
 export function disposeBatch(batch: TurnBatch): void {
   tf.dispose([...Object.values(batch.source), ...Object.values(batch.intermediate)])
+}
+
+/**
+ * One plain SGD step (θ -= lr · ∇) plus the codebook EMA step, for tests and benchmarks that exercise the model
+ * without the trainer's AdamW. Returns the step's loss values.
+ */
+export function plainSgdStep(model: TurnModel, batch: TurnBatch, lr: number, seed: number): Record<string, number> {
+  const { grads, losses, assignments } = model.trainingGradients(batch)
+  tf.tidy(() => {
+    for (const [name, grad] of Object.entries(grads)) {
+      const variable = model.parameters.get(name)!
+      variable.assign(tf.sub(variable, tf.mul(grad, lr)))
+    }
+  })
+  tf.dispose(Object.values(grads))
+  model.updateCodebooks(assignments, seed)
+  return losses
 }
