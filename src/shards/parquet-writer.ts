@@ -317,33 +317,23 @@ function buildData(type: FieldType, arrow: DataType, values: readonly unknown[],
 
   switch (type.scalar) {
     case 'utf8': {
-      const parts: Uint8Array[] = new Array<Uint8Array>(length)
-      const valueOffsets = new Int32Array(length + 1)
-      let total = 0
-      for (let i = 0; i < length; i++) {
+      const { valueOffsets, data } = variableLengthBytes(length, (i) => {
         const v = values[i]
-        if (v === null) parts[i] = new Uint8Array(0)
-        else if (typeof v !== 'string') fail(i, `expected a string, got ${describe(v)}`)
-        else if (LONE_SURROGATE.test(v)) fail(i, `string ${JSON.stringify(v.slice(0, 40))} has a lone surrogate, which UTF-8 cannot store`)
-        else parts[i] = utf8Encoder.encode(v)
-        total += parts[i].byteLength
-        valueOffsets[i + 1] = total
-      }
-      return makeData({ type: arrow as Utf8, ...base, valueOffsets, data: concatBytes(parts, total) })
+        if (v === null) return new Uint8Array(0)
+        if (typeof v !== 'string') return fail(i, `expected a string, got ${describe(v)}`)
+        if (LONE_SURROGATE.test(v)) return fail(i, `string ${JSON.stringify(v.slice(0, 40))} has a lone surrogate, which UTF-8 cannot store`)
+        return utf8Encoder.encode(v)
+      })
+      return makeData({ type: arrow as Utf8, ...base, valueOffsets, data })
     }
     case 'binary': {
-      const parts: Uint8Array[] = new Array<Uint8Array>(length)
-      const valueOffsets = new Int32Array(length + 1)
-      let total = 0
-      for (let i = 0; i < length; i++) {
+      const { valueOffsets, data } = variableLengthBytes(length, (i) => {
         const v = values[i]
-        if (v === null) parts[i] = new Uint8Array(0)
-        else if (!(v instanceof Uint8Array)) fail(i, `expected a Uint8Array, got ${describe(v)}`)
-        else parts[i] = v
-        total += parts[i].byteLength
-        valueOffsets[i + 1] = total
-      }
-      return makeData({ type: arrow as Binary, ...base, valueOffsets, data: concatBytes(parts, total) })
+        if (v === null) return new Uint8Array(0)
+        if (!(v instanceof Uint8Array)) return fail(i, `expected a Uint8Array, got ${describe(v)}`)
+        return v
+      })
+      return makeData({ type: arrow as Binary, ...base, valueOffsets, data })
     }
     case 'bool': {
       for (let i = 0; i < length; i++) {
@@ -439,6 +429,19 @@ function packBits(length: number, bit: (i: number) => boolean): Uint8Array {
   const bytes = new Uint8Array(Math.ceil(length / 8))
   for (let i = 0; i < length; i++) if (bit(i)) bytes[i >> 3] |= 1 << (i & 7) // Arrow bitmaps are LSB-first
   return bytes
+}
+
+/** Arrow's variable-length layout (utf8, binary): value i's bytes from `bytesOf(i)`, offsets and one data buffer. */
+function variableLengthBytes(length: number, bytesOf: (i: number) => Uint8Array): { valueOffsets: Int32Array; data: Uint8Array } {
+  const parts = new Array<Uint8Array>(length)
+  const valueOffsets = new Int32Array(length + 1)
+  let total = 0
+  for (let i = 0; i < length; i++) {
+    parts[i] = bytesOf(i)
+    total += parts[i]!.byteLength
+    valueOffsets[i + 1] = total
+  }
+  return { valueOffsets, data: concatBytes(parts, total) }
 }
 
 function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
