@@ -4,21 +4,21 @@
 // Run alone: node --import tsx bench/model.ts   (prints JSON)
 
 import { fileURLToPath } from 'node:url'
+import * as tf from '@tensorflow/tfjs-core'
 import { selectBackend } from '../src/model/backend.js'
 import { resolveTurnConfig, type TurnConfig, type TurnPreset } from '../src/model/config.js'
-import { createTurn, type TurnModel } from '../src/model/turn.js'
+import { createTurn } from '../src/model/turn.js'
 import { disposeBatch, plainSgdStep, syntheticBatch } from '../src/model/synthetic.js'
 
-const step = (model: TurnModel, batch: ReturnType<typeof syntheticBatch>, seed: number): void => void plainSgdStep(model, batch, 1e-4, seed)
-
 /** Mean ms per train step of `preset` at the given batch sizes, after `warmup` unmeasured steps. */
-async function timeSteps(preset: TurnPreset, sourceSize: number, intermediateSize: number, warmup: number, steps: number): Promise<number> {
+async function timeSteps(preset: TurnPreset, sourceSize: number, intermediateSize: number, warmup: number, steps: number, microBatch: number | null = null): Promise<number> {
   const config: TurnConfig = resolveTurnConfig({}, preset)
   const model = createTurn(config, { seed: 1 })
   const batch = syntheticBatch(config, { sourceSize, intermediateSize, seed: 2 })
-  for (let i = 0; i < warmup; i++) step(model, batch, i)
+  const step = (seed: number): void => void plainSgdStep(model, batch, 1e-4, seed, { microBatch })
+  for (let i = 0; i < warmup; i++) step(i)
   const start = performance.now()
-  for (let i = 0; i < steps; i++) step(model, batch, warmup + i)
+  for (let i = 0; i < steps; i++) step(warmup + i)
   const ms = (performance.now() - start) / steps
   disposeBatch(batch)
   model.dispose()
@@ -27,9 +27,10 @@ async function timeSteps(preset: TurnPreset, sourceSize: number, intermediateSiz
 
 /**
  * Figures: backend, tiny ms/step and steps/s at batch 16 + 16, paper ms/step at batch TURNKIT_BENCH_PAPER_BATCH
- * + the same intermediate batch (measured over TURNKIT_BENCH_PAPER_STEPS steps, default 2, after 1 warm-up
- * step; 0 skips the paper preset). The paper batch defaults to 64 on 'tensorflow' and to 2 on wasm and cpu:
- * on wasm, 64 + 64 and 8 + 8 abort inside the wasm module (heap exhaustion suspected, not yet diagnosed).
+ * (default 64) + the same intermediate batch, measured over TURNKIT_BENCH_PAPER_STEPS steps (default 1; 0 skips
+ * the paper preset) after 1 warm-up step. On wasm and cpu the paper step runs in micro-batches of
+ * TURNKIT_BENCH_PAPER_MICRO items (default 4): the whole batch's tape needs about 4 GiB at 8 + 8 already, and the
+ * wasm heap cannot grow past 4 GiB (xnn_create_fully_connected fails with out-of-memory, then the module aborts).
  */
 export async function benchModel(): Promise<Record<string, number | string>> {
   const { name } = await selectBackend({ log: () => {} })
@@ -40,11 +41,15 @@ export async function benchModel(): Promise<Record<string, number | string>> {
     'model.tiny.trainStepMs': Math.round(tinyMs * 10) / 10,
     'model.tiny.stepsPerSec': Math.round((1000 / tinyMs) * 100) / 100,
   }
-  const paperBatch = Number(process.env.TURNKIT_BENCH_PAPER_BATCH ?? (name === 'tensorflow' ? 64 : 2))
-  const paperSteps = Number(process.env.TURNKIT_BENCH_PAPER_STEPS ?? 2)
+  const paperBatch = Number(process.env.TURNKIT_BENCH_PAPER_BATCH ?? 64)
+  const paperSteps = Number(process.env.TURNKIT_BENCH_PAPER_STEPS ?? 1)
+  const micro = process.env.TURNKIT_BENCH_PAPER_MICRO ?? (name === 'tensorflow' ? '' : '4')
+  const microBatch = micro === '' ? null : Number(micro)
   if (paperSteps > 0) {
-    const paperMs = await timeSteps('paper', paperBatch, paperBatch, 1, paperSteps)
-    out['model.paper.batch'] = `${paperBatch} source + ${paperBatch} intermediate, ${paperSteps} steps`
+    const paperMs = await timeSteps('paper', paperBatch, paperBatch, 1, paperSteps, microBatch)
+    out['model.paper.batch'] = `${paperBatch} source + ${paperBatch} intermediate, ${paperSteps} steps${microBatch === null ? '' : `, micro-batches of ${microBatch}`}`
+    const wasmHeap = (tf.backend() as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length
+    if (wasmHeap !== undefined) out['model.paper.wasmHeapMb'] = Math.round(wasmHeap / 2 ** 20)
     out['model.paper.trainStepMs'] = Math.round(paperMs)
     out['model.paper.stepsPerSec'] = Math.round((1000 / paperMs) * 1000) / 1000
   }

@@ -272,6 +272,8 @@ turnkit train --resume RUN
   --epochs N               default 30;  --classifier-epochs N  default 2
   --batch N                source batch b_s (default 64); the intermediate batch is balanced to the corpus sizes
   --intermediate-batch N   fix the intermediate batch instead
+  --micro-batch N          at most N items of each domain per forward/backward pass, gradients summed: the same
+                           step in less memory (the paper's batch 64 on the wasm backend needs 4 or less)
   --lr X                   peak learning rate (default 1e-4);  --weight-decay X (default 1e-5);  --clip-norm X (default off)
   --seed N                 default 0: every random choice derives from it
   --checkpoint-steps N     also checkpoint every N steps (default: every epoch only)
@@ -283,7 +285,7 @@ turnkit train --resume RUN
     options: {
       source: { type: 'string' }, intermediate: { type: 'string' }, dev: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
       preset: { type: 'string' }, config: { type: 'string' }, epochs: { type: 'string' }, 'classifier-epochs': { type: 'string' },
-      batch: { type: 'string' }, 'intermediate-batch': { type: 'string' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' },
+      batch: { type: 'string' }, 'intermediate-batch': { type: 'string' }, 'micro-batch': { type: 'string' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' },
       'clip-norm': { type: 'string' }, seed: { type: 'string' }, 'checkpoint-steps': { type: 'string' }, 'no-adaptive-sampling': { type: 'boolean' },
       'no-spec-augment': { type: 'boolean' }, 'no-augment': { type: 'boolean' }, 'max-steps': { type: 'string' }, 'max-non-finite': { type: 'string' },
     },
@@ -312,6 +314,7 @@ turnkit train --resume RUN
         classifierEpochs: int('classifier-epochs', str(v['classifier-epochs']), 2, 0),
         sourceBatch: int('batch', str(v.batch), 64),
         intermediateBatch: str(v['intermediate-batch']) === undefined ? null : int('intermediate-batch', str(v['intermediate-batch']), 1),
+        microBatch: str(v['micro-batch']) === undefined ? null : int('micro-batch', str(v['micro-batch']), 1),
         peakLr: num('lr', str(v.lr), 1e-4, 0),
         weightDecay: num('weight-decay', str(v['weight-decay']), 1e-5, 0),
         clipNorm: num('clip-norm', str(v['clip-norm']), 0, 0),

@@ -60,7 +60,27 @@ export async function activate(choice: BackendChoice): Promise<string> {
   }
   if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`)
   await tf.ready()
+  if (name === 'wasm') shareIdentityBuffers()
   return name
+}
+
+/**
+ * tfjs-core clones (kernel Identity) every tensor the tape saves for the backward pass, and wasm's Identity copies
+ * the buffer: ~900 copies per tiny train step. This Identity shares the input's buffer and counts a reference,
+ * as the cpu backend's Identity and wasm's own Reshape do (no kernel writes into its inputs, so sharing is safe).
+ */
+function shareIdentityBuffers(): void {
+  const original = tf.getKernel('Identity', 'wasm')
+  if (original === undefined || (original.kernelFunc as { sharesBuffers?: boolean }).sharesBuffers) return
+  const share: tf.KernelFunc & { sharesBuffers?: boolean } = (args) => {
+    const x = args.inputs.x as tf.TensorInfo
+    if (x.dtype === 'string') return original.kernelFunc(args)
+    ;(args.backend as unknown as { incRef(dataId: tf.DataId): void }).incRef(x.dataId)
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype }
+  }
+  share.sharesBuffers = true
+  tf.unregisterKernel('Identity', 'wasm')
+  tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: share })
 }
 
 const PACKAGES: Record<BackendChoice, [string, string]> = {

@@ -65,8 +65,8 @@ export function disposeBatch(batch: TurnBatch): void {
  * One plain SGD step (θ -= lr · ∇) plus the codebook EMA step, for tests and benchmarks that exercise the model
  * without the trainer's AdamW. Returns the step's loss values.
  */
-export function plainSgdStep(model: TurnModel, batch: TurnBatch, lr: number, seed: number): Record<string, number> {
-  const { grads, losses, assignments } = model.trainingGradients(batch)
+export function plainSgdStep(model: TurnModel, batch: TurnBatch, lr: number, seed: number, { microBatch = null }: { microBatch?: number | null } = {}): Record<string, number> {
+  const { grads, losses, assignments } = model.trainingGradients(batch, { microBatch })
   tf.tidy(() => {
     for (const [name, grad] of Object.entries(grads)) {
       const variable = model.parameters.get(name)!

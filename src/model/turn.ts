@@ -61,6 +61,14 @@ export interface TrainingGradients {
   assignments: CodebookAssignments[]
 }
 
+/** One micro-batch's share of the whole batch's loss (see TurnModel.trainingGradients). */
+export interface BatchPart {
+  /** The slice's share of each mean's denominator: source items, text targets, masked audio groups, codebook rows. */
+  weights: { source: number; text: number; audio: number; code: number }
+  /** ∂L_contra/∂t̄ᵐ and ∂L_contra/∂āᵐ of the whole batch, rows of this slice's intermediate items. */
+  contrastGrads: { text: tf.Tensor2D; audio: tf.Tensor2D }
+}
+
 /** An encoded text or audio clip. All tensors [B, ...]; caller disposes. */
 export interface Encoded {
   /** Mean-pooled encoder output before quantization (t̄ or ā), [B, d]. */
@@ -246,8 +254,13 @@ export class TurnModel {
    * Every loss term of one training step. Call inside tf.variableGrads / optimizer.minimize (return .total) or
    * inside tf.tidy; the returned tensors belong to that scope. Reads token ids and masks to the host (for the
    * embedding gathers) and copies the codebook inputs out (assignments).
+   *
+   * With `part` (trainingGradients' micro-batches), `batch` is one slice of a larger batch: every mean is scaled
+   * by the slice's share of its denominator, and the contrast term is replaced by the surrogate
+   * Σ t̄ᵐ·∂L_contra/∂t̄ᵐ + Σ āᵐ·∂L_contra/∂āᵐ whose gradient is the slice's share of the whole batch's InfoNCE
+   * gradient (GradCache, Gao et al. 2021). Its value is not the loss: trainingGradients reports the real one.
    */
-  computeLosses(batch: TurnBatch): TurnLosses {
+  computeLosses(batch: TurnBatch, part?: BatchPart): TurnLosses {
     const c = this.config
     const { source, intermediate } = batch
     const bs = source.tokens.shape[0]
@@ -267,8 +280,9 @@ export class TurnModel {
     const aM = tf.slice(quantized, [bs + bm, 0], [bm, d]) as tf.Tensor2D
 
     const boxes = this.localize(source.images, tS)
-    const smoothL1 = smoothL1Loss(boxes, source.boxes, c.smoothL1Beta)
-    const giou = giouLoss(boxes, source.boxes)
+    const w = part?.weights ?? { source: 1, text: 1, audio: 1, code: 1 }
+    const smoothL1 = tf.mul(w.source, smoothL1Loss(boxes, source.boxes, c.smoothL1Beta)) as tf.Scalar
+    const giou = tf.mul(w.source, giouLoss(boxes, source.boxes)) as tf.Scalar
     const loc = tf.add(tf.mul(c.lambdaSmoothL1, smoothL1), tf.mul(c.lambdaGiou, giou)) as tf.Scalar
 
     // T̃^s = Ω_t(ť^s, masked T^s) and T̃^m = Ω_t(ǎ^m, masked T^m), as one batch through Ω_t.
@@ -277,12 +291,15 @@ export class TurnModel {
       tf.concat([source.tokens, intermediate.tokens], 0) as tf.Tensor2D,
       tf.concat([source.textMask, intermediate.textMask], 0) as tf.Tensor2D,
     )
-    const reconText = tokenCrossEntropy(decoded.logits, decoded.targets)
+    const reconText = tf.mul(w.text, tokenCrossEntropy(decoded.logits, decoded.targets)) as tf.Scalar
     // Ã = Ω_a(ť^m, masked A^m), L1 on the masked groups of 4 frames.
     const groups = tf.reshape(normalized, [bm, c.audioEncodedFrames, FRAMES_PER_POSITION * c.nMels]) as tf.Tensor3D
-    const reconAudio = maskedL1Loss(this.decodeAudio(tM, groups, intermediate.audioMask), groups, intermediate.audioMask)
-    const contrast = infoNceLoss(textPooledM, audioM, c.contrastTemperature, c.contrastSymmetric)
-    const code = tf.mul(c.beta, commitment) as tf.Scalar
+    const reconAudio = tf.mul(w.audio, maskedL1Loss(this.decodeAudio(tM, groups, intermediate.audioMask), groups, intermediate.audioMask)) as tf.Scalar
+    const contrast =
+      part === undefined
+        ? infoNceLoss(textPooledM, audioM, c.contrastTemperature, c.contrastSymmetric)
+        : (tf.add(tf.sum(tf.mul(textPooledM, part.contrastGrads.text)), tf.sum(tf.mul(audioM, part.contrastGrads.audio))) as tf.Scalar)
+    const code = tf.mul(w.code * c.beta, commitment) as tf.Scalar
 
     const total = tf.addN([
       loc,
@@ -296,13 +313,81 @@ export class TurnModel {
   /**
    * Gradients of the total loss for every trainable parameter (by name) and the loss values, in one call.
    * The optimizer (AdamW, the trainer's) applies the grads; then call updateCodebooks(assignments, seed).
+   *
+   * `microBatch` bounds the items of each domain that go through the network at once: the batch is cut into
+   * ceil(max(B, B2) / microBatch) slices (at most min(B, B2)), each slice's gradient is taken on its own and the
+   * gradients are summed. Every term but InfoNCE is a mean over items, tokens or frames and is split exactly by
+   * weighting; InfoNCE needs the whole batch's negatives, so a first pass without a tape computes t̄ᵐ, āᵐ of
+   * every intermediate item and the loss's gradient to them, and each slice back-propagates its share
+   * (GradCache). The result equals the whole-batch gradient up to float rounding (test/model-microbatch.test.ts);
+   * it costs one extra forward pass of Θ_t and Θ_a over the intermediate batch, and memory follows the slice, not
+   * the batch: how the paper's batch of 64 fits the wasm backend's 4 GiB heap.
    */
-  trainingGradients(batch: TurnBatch): TrainingGradients {
+  trainingGradients(batch: TurnBatch, { microBatch }: { microBatch?: number | null } = {}): TrainingGradients {
+    const bs = batch.source.tokens.shape[0]
+    const bm = batch.intermediate.tokens.shape[0]
+    const parts = microBatch == null ? 1 : Math.min(bs, bm, Math.ceil(Math.max(bs, bm) / microBatch))
+    if (parts <= 1) return this.partGradients(batch, undefined)
+
+    const cut = (n: number, k: number): [number, number] => [Math.floor((k * n) / parts), Math.floor(((k + 1) * n) / parts)]
+    const slices = Array.from({ length: parts }, (_, k) => sliceBatch(batch, cut(bs, k), cut(bm, k)))
+    const c = this.config
+    // Pass 1, no tape: t̄ᵐ and āᵐ of every intermediate item, then InfoNCE and its gradient to them.
+    const pooled = slices.map((slice) =>
+      tf.tidy(() => [this.textStates(slice.intermediate.tokens).pooled, this.audioPooled(this.normalizedLogMel(slice.intermediate.logMel))]),
+    )
+    const contrastOf = (t: tf.Tensor, a: tf.Tensor): tf.Scalar => infoNceLoss(t as tf.Tensor2D, a as tf.Tensor2D, c.contrastTemperature, c.contrastSymmetric)
+    const [contrast, gradText, gradAudio] = tf.tidy(() => {
+      const text = tf.concat(pooled.map(([t]) => t!), 0)
+      const audio = tf.concat(pooled.map(([, a]) => a!), 0)
+      const [gt, ga] = tf.grads(contrastOf)([text, audio])
+      return [contrastOf(text, audio), gt!, ga!]
+    })
+    tf.dispose(pooled.flat())
+
+    // Denominators of the whole batch's means, to weight each slice's.
+    const targets = (b: TurnBatch): number => countTextTargets(b.source.tokens, b.source.textMask, c.padId) + countTextTargets(b.intermediate.tokens, b.intermediate.textMask, c.padId)
+    const allTargets = targets(batch)
+    const allAudio = Math.max(1, tf.tidy(() => tf.sum(batch.intermediate.audioMask).dataSync()[0] as number))
+    const grads: Record<string, tf.Tensor> = {}
+    const sums = Object.fromEntries(LOSS_TERMS.map((k) => [k, 0])) as Record<LossTerm, number>
+    const assignments: CodebookAssignments[] = []
+    slices.forEach((slice, k) => {
+      const [m0, m1] = cut(bm, k)
+      const sliceS = slice.source.tokens.shape[0]
+      const sliceM = m1 - m0
+      const part: BatchPart = {
+        weights: {
+          source: sliceS / bs,
+          text: allTargets === 0 ? 0 : targets(slice) / allTargets,
+          audio: tf.tidy(() => tf.sum(slice.intermediate.audioMask).dataSync()[0] as number) / allAudio,
+          code: (sliceS + 2 * sliceM) / (bs + 2 * bm),
+        },
+        contrastGrads: { text: tf.slice(gradText, m0, sliceM) as tf.Tensor2D, audio: tf.slice(gradAudio, m0, sliceM) as tf.Tensor2D },
+      }
+      const out = this.partGradients(slice, part)
+      tf.dispose([part.contrastGrads.text, part.contrastGrads.audio])
+      for (const [name, grad] of Object.entries(out.grads)) {
+        const before = grads[name]
+        grads[name] = before === undefined ? grad : tf.add(before, grad)
+        if (before !== undefined) tf.dispose([before, grad])
+      }
+      for (const term of LOSS_TERMS) sums[term] += out.losses[term]
+      assignments.push(...out.assignments)
+    })
+    tf.dispose([gradText, gradAudio, ...slices.flatMap((s) => [...Object.values(s.source), ...Object.values(s.intermediate)])])
+    sums.contrast = contrast.dataSync()[0] as number
+    contrast.dispose()
+    sums.total = sums.loc + c.lambdaCode * sums.code + c.lambdaRecon * (sums.reconAudio + sums.reconText) + c.lambdaContrast * sums.contrast
+    return { grads, losses: sums, assignments }
+  }
+
+  private partGradients(batch: TurnBatch, part: BatchPart | undefined): TrainingGradients {
     let losses = {} as Record<LossTerm, number>
     let assignments: CodebookAssignments[] = []
     const named = [...this.trainableParameters]
     const { value, grads } = tf.variableGrads(() => {
-      const out = this.computeLosses(batch)
+      const out = this.computeLosses(batch, part)
       losses = Object.fromEntries(LOSS_TERMS.map((k) => [k, out.terms[k].dataSync()[0] as number])) as Record<LossTerm, number>
       assignments = out.assignments
       return out.total
@@ -411,4 +496,23 @@ export function reconstructionMasks(
     intermediateTextMask: textMask(intermediateTokens),
     audioMask: tf.tensor2d(audio, [b2, p]),
   }
+}
+
+/** Rows [s0, s1) of the source batch and [m0, m1) of the intermediate batch, as new tensors. Caller disposes. */
+function sliceBatch(batch: TurnBatch, [s0, s1]: [number, number], [m0, m1]: [number, number]): TurnBatch {
+  const rows = <T extends tf.Tensor>(x: T, from: number, to: number): T => tf.slice(x, from, to - from) as T
+  const { source: s, intermediate: m } = batch
+  return {
+    source: { images: rows(s.images, s0, s1), tokens: rows(s.tokens, s0, s1), boxes: rows(s.boxes, s0, s1), textMask: rows(s.textMask, s0, s1) },
+    intermediate: { logMel: rows(m.logMel, m0, m1), tokens: rows(m.tokens, m0, m1), textMask: rows(m.textMask, m0, m1), audioMask: rows(m.audioMask, m0, m1) },
+  }
+}
+
+/** Masked non-pad tokens: the targets decodeText scores (the denominator of L_recon^t). */
+function countTextTargets(tokens: tf.Tensor2D, mask: tf.Tensor2D, padId: number): number {
+  const ids = readInts(tokens)
+  const masked = mask.dataSync()
+  let n = 0
+  for (let i = 0; i < ids.length; i++) if ((masked[i] as number) > 0.5 && ids[i] !== padId) n++
+  return n
 }

@@ -37,6 +37,9 @@ export interface TrainSettings {
   /** b_s; the intermediate batch is balanced to the corpus sizes unless `intermediateBatch` is set. */
   sourceBatch: number
   intermediateBatch: number | null
+  /** Items of each domain per forward/backward pass; the step's gradient is the sum over slices and equals the
+   *  whole batch's (TurnModel.trainingGradients). null = the whole batch at once. Memory follows the slice. */
+  microBatch: number | null
   seed: number
   peakLr: number
   classifierLr: number
@@ -63,6 +66,7 @@ export const TRAIN_DEFAULTS: TrainSettings = {
   classifierEpochs: 2,
   sourceBatch: 64,
   intermediateBatch: null,
+  microBatch: null,
   seed: 0,
   peakLr: 1e-4,
   classifierLr: 1e-4,
@@ -409,7 +413,7 @@ export async function train(job: TrainJob): Promise<{ run: string; steps: number
       const { grads, losses, assignments } = model.trainingGradients({
         source: { images, tokens: sourceTokens, boxes, textMask: masks.sourceTextMask },
         intermediate: { logMel, tokens: intermediateTokens, textMask: masks.intermediateTextMask, audioMask: masks.audioMask },
-      })
+      }, { microBatch: settings.microBatch ?? null })
       const finite = Object.values(losses).every(Number.isFinite)
       const lr = learningRateAt(step, { peakLr: settings.peakLr, warmupSteps: stepsPerEpoch, totalSteps: scheduledSteps })
       if (finite) {
