@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { activate } from '../src/model/backend.js'
 import { resolveTurnConfig } from '../src/model/config.js'
 import { createTurn } from '../src/model/turn.js'
-import { disposeBatch, syntheticBatch } from '../src/model/synthetic.js'
+import { disposeBatch, plainSgdStep, syntheticBatch } from '../src/model/synthetic.js'
 
 const TINY = resolveTurnConfig({}, 'tiny')
 
@@ -14,6 +14,19 @@ for (const backend of ['cpu', 'wasm'] as const) {
   describe(`micro-batched gradients on the ${backend} backend`, () => {
     before(async () => {
       await activate(backend)
+    })
+
+    it('leaves no tensor behind: numTensors after step 5 equals after step 1', () => {
+      const model = createTurn(TINY, { seed: 1 })
+      const batch = syntheticBatch(TINY, { sourceSize: 4, intermediateSize: 4, seed: 2 })
+      const counts: number[] = []
+      for (let step = 0; step < 5; step++) {
+        plainSgdStep(model, batch, 1e-3, step, { microBatch: 2 })
+        counts.push(tf.memory().numTensors)
+      }
+      assert.equal(counts[4], counts[0], `numTensors per step: ${counts.join(', ')}`)
+      disposeBatch(batch)
+      model.dispose()
     })
 
     for (const [sourceSize, intermediateSize, microBatch] of [[4, 4, 2], [5, 3, 1]] as const) {
