@@ -1,5 +1,5 @@
 // `turnkit demo --small` end to end: world -> datasets -> both training stages -> zero-resource evaluation ->
-// report, through the real command. It asserts that every part is there and consistent; whether the tiny
+// report, through the real command. It asserts that every part is there and consistent; whether the
 // model beats the baselines at this scale is reported by the demo, not asserted (see the README).
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
