@@ -226,8 +226,7 @@ export class TurnModel {
     const sequence = tf.add(tf.concat([tf.expandDims(condition, 1), input], 1), this.textDecoder.positions) as tf.Tensor3D
     const states = this.textDecoder.encoder.apply(sequence, tf.concat([tf.ones([b, 1]), keep], 1) as tf.Tensor2D)
     const flat = tf.reshape(tf.slice(states, [0, 1, 0], [b, l, d]), [b * l, d]) as tf.Tensor2D
-    const rows: number[] = []
-    for (let i = 0; i < b * l; i++) if ((masked[i] as number) > 0.5 && ids[i] !== this.config.padId) rows.push(i)
+    const rows = maskedTargetRows(ids, masked, this.config.padId)
     const positions = Int32Array.from(rows)
     const targets = Int32Array.from(rows, (i) => ids[i] as number)
     return { logits: this.textDecoder.output.apply(gatherRows(flat, positions)) as tf.Tensor2D, targets }
@@ -508,11 +507,12 @@ function sliceBatch(batch: TurnBatch, [s0, s1]: [number, number], [m0, m1]: [num
   }
 }
 
-/** Masked non-pad tokens: the targets decodeText scores (the denominator of L_recon^t). */
-function countTextTargets(tokens: tf.Tensor2D, mask: tf.Tensor2D, padId: number): number {
-  const ids = readInts(tokens)
-  const masked = mask.dataSync()
-  let n = 0
-  for (let i = 0; i < ids.length; i++) if ((masked[i] as number) > 0.5 && ids[i] !== padId) n++
-  return n
+/** Flat positions of the masked non-pad tokens: the targets Ω_t is scored on (L_recon^t). */
+function maskedTargetRows(ids: ArrayLike<number>, masked: ArrayLike<number>, padId: number): number[] {
+  const rows: number[] = []
+  for (let i = 0; i < ids.length; i++) if ((masked[i] as number) > 0.5 && ids[i] !== padId) rows.push(i)
+  return rows
 }
+
+/** How many targets L_recon^t has for these tokens and mask (the denominator of its mean). */
+const countTextTargets = (tokens: tf.Tensor2D, mask: tf.Tensor2D, padId: number): number => maskedTargetRows(readInts(tokens), mask.dataSync(), padId).length
