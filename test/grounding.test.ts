@@ -21,6 +21,8 @@ import { createImageTextBoxStage, resolveImageTextBoxOptions } from '../src/etl/
 import { reject, type Reject } from '../src/etl/reject.js'
 import { writePickle } from '../src/fixtures/pickle-writer.js'
 import { WORLD_OBJECTS } from '../src/fixtures/world.js'
+import { placeObjects } from '../src/fixtures/grounding.js'
+import { seededRandom } from '../src/random.js'
 import { readShard } from '../src/shards/parquet-reader.js'
 import { collect, tempTree } from './helpers/tree.js'
 import { tempDir } from './helpers/temp.js'
@@ -72,6 +74,23 @@ function refsParquet(): Uint8Array {
   })
   return writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream')))
 }
+
+describe('placeObjects', () => {
+  it('puts distinct objects one per slot, inside their half or third of the image', () => {
+    const random = seededRandom(3)
+    for (const slots of [2, 3] as const) {
+      for (let i = 0; i < 50; i++) {
+        const placed = placeObjects(random, 384, 288, slots, slots)
+        assert.deepEqual(placed.map((p) => p.slot), slots === 2 ? ['left', 'right'] : ['left', 'middle', 'right'])
+        assert.equal(new Set(placed.map((p) => p.object.name)).size, slots)
+        placed.forEach(({ boxPx: [x, y, w, h] }, k) => {
+          assert.ok(x >= k * (384 / slots) && x + w <= (k + 1) * (384 / slots), `slot ${k} of ${slots}: x ${x}..${x + w}`)
+          assert.ok(y >= 0 && y + h <= 288 && w === h && w % 2 === 0)
+        })
+      }
+    }
+  })
+})
 
 describe('listRefCoco', () => {
   it('lists one record per ref from refs(unc).p, with box and category from instances.json and the image it names', async () => {
