@@ -82,10 +82,10 @@ export async function runDemo({ out, tool, backend, scale = 'full', seed = 0, lo
   // Demo world and schedule (measured, README "Limits"): with a 64 px backbone trained from scratch (the paper's
   // is a pre-trained DETR), the query-conditioned choice between TWO objects is learned from ~750 steps at d 64
   // and lr 5e-4 (faster than 1e-3 or 2.5e-4); among three it is not learned in minutes, nor at d 16 at all.
-  // A contrast weight of 1 (paper 0.1), symmetric, and the cosine codebook make an object's sound and its name
-  // land on nearby codes, which is what lets the audio query use what text taught. No image augmentation: it
-  // slows the start. A fixed intermediate batch of b_s: balanced to these corpus sizes it would be 2, too few
-  // negatives for InfoNCE.
+  // A contrast weight of 1 (paper 0.1), symmetric, makes an object's sound and its name land on the same codes
+  // more often, which is what lets the audio query use what text taught. No image augmentation: it slows the
+  // start. A fixed intermediate batch of b_s: balanced to these corpus sizes it would be 2, too few negatives for
+  // InfoNCE.
   const settings: Partial<TrainSettings> = {
     preset: 'tiny',
     model: DEMO_MODEL,

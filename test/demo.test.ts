@@ -1,5 +1,5 @@
 // `turnkit demo --small` end to end: world -> datasets -> both training stages -> zero-resource evaluation ->
-// report, through the real command (seed 0, ~1,000 training steps: the suite's longest test). It asserts that
+// report, through the real command (seed 0, 1,500 training steps: the suite's longest test). It asserts that
 // every part is there and consistent, and that the model, never trained on an audio-image pair, finds the
 // sounding object clearly more often than the centre box (the margin across seeds is in the README).
 import { describe, it } from 'node:test'
