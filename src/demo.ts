@@ -47,29 +47,47 @@ export interface DemoResult {
   report: string
 }
 
+/** One dataset of the demo: the corpus pipeline, its raw folder and its dataset folder. */
+export interface DemoDataset {
+  corpus: CorpusName
+  src: string
+  out: string
+}
+
+/**
+ * Write the demo's synthetic world under `<out>/raw` and return the datasets to prepare from it, into
+ * `<out>/datasets/<name>`: the RefCOCO-layout grounding corpus, the AudioCaps-layout corpus (with its defects),
+ * the VGG-SS-layout test set and, at full scale, a dev set.
+ */
+export async function writeDemoWorld(out: string, { scale = 'full', seed = 0 }: { scale?: DemoScale; seed?: number } = {}): Promise<DemoDataset[]> {
+  const size = DEMO_SCALES[scale]
+  const raw = (name: string): string => join(out, 'raw', name)
+  const data = (name: string): string => join(out, 'datasets', name)
+  await writeRefCocoFixture(raw('refcoco'), { clips: size.images, seed, width: 384, height: 288, expressions: demoExpressions, objects: DEMO_OBJECTS })
+  await writeAudioCapsFixture(raw('audiocaps'), { clips: size.clips, seed, corrupt: true, seconds: 10, caption: demoCaption })
+  await writeDemoTestSet(raw('test'), { items: size.testItems, seed: seed + 1, objects: DEMO_OBJECTS })
+  if (size.devItems > 0) await writeDemoTestSet(raw('dev'), { items: size.devItems, seed: seed + 2, objects: DEMO_OBJECTS })
+  return [
+    { corpus: 'refcoco', src: raw('refcoco'), out: data('refcoco') },
+    { corpus: 'audiocaps', src: raw('audiocaps'), out: data('audiocaps') },
+    { corpus: 'vggss', src: raw('test'), out: data('test') },
+    ...(size.devItems > 0 ? [{ corpus: 'vggss' as const, src: raw('dev'), out: data('dev') }] : []),
+  ]
+}
+
 /** Run the demo into `out`. Throws when a prepared dataset fails verification. */
 export async function runDemo({ out, tool, backend, scale = 'full', seed = 0, log = (l) => process.stdout.write(l + '\n'), quiet = false }: DemoOptions): Promise<DemoResult> {
   const size = DEMO_SCALES[scale]
   const at = (p: string): string => relative(process.cwd(), p) || '.'
-  const raw = (name: string): string => join(out, 'raw', name)
   const data = (name: string): string => join(out, 'datasets', name)
   const started = performance.now()
   const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`
 
   log(`demo: 1/5 writing the synthetic world to ${at(join(out, 'raw'))}`)
-  await writeRefCocoFixture(raw('refcoco'), { clips: size.images, seed, width: 384, height: 288, expressions: demoExpressions, objects: DEMO_OBJECTS })
-  await writeAudioCapsFixture(raw('audiocaps'), { clips: size.clips, seed, corrupt: true, seconds: 10, caption: demoCaption })
-  await writeDemoTestSet(raw('test'), { items: size.testItems, seed: seed + 1, objects: DEMO_OBJECTS })
-  if (size.devItems > 0) await writeDemoTestSet(raw('dev'), { items: size.devItems, seed: seed + 2, objects: DEMO_OBJECTS })
+  const plan = await writeDemoWorld(out, { scale, seed })
 
   log(`demo: 2/5 preparing datasets with the real pipelines (${elapsed()})`)
-  const plan: [CorpusName, string, string][] = [
-    ['refcoco', raw('refcoco'), data('refcoco')],
-    ['audiocaps', raw('audiocaps'), data('audiocaps')],
-    ['vggss', raw('test'), data('test')],
-    ...(size.devItems > 0 ? ([['vggss', raw('dev'), data('dev')]] as [CorpusName, string, string][]) : []),
-  ]
-  for (const [corpus, src, dataset] of plan) {
+  for (const { corpus, src, out: dataset } of plan) {
     const summary = await prepareCorpus(corpus, { src, out: dataset, workers: availableParallelism(), tool, progress: quiet ? silentProgress : progressReporter(process.stderr) })
     const problems = await verifyDataset(dataset)
     if (problems.length > 0) throw new Error(`demo: ${dataset} failed verification: ${problems.join('; ')}`)
