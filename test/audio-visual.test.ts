@@ -10,7 +10,7 @@ import { listMusic, listMusicSolo, parseMusicSoloKey } from '../pipelines/music.
 import { listFlickrSoundNet, parseXml } from '../pipelines/flickr-soundnet.js'
 import { reject } from '../src/etl/reject.js'
 import { CORPORA, type CorpusName } from '../src/etl/corpora.js'
-import { decodeWithFfmpeg, resolveDecodeConfig } from '../src/audio/decode.js'
+import { decodeWithFfmpeg, lastErrorLine, resolveDecodeConfig } from '../src/audio/decode.js'
 import { ffmpegBinary } from '../src/audio/ffmpeg.js'
 import { extractVideoFrame } from '../src/image/video-frame.js'
 import { VIDEO_BOXES, VIDEO_SIZE, flickrAnnotationXml, writeObjectVideo } from '../src/fixtures/audio-visual.js'
@@ -434,5 +434,12 @@ describe('turnkit prepare on corrupt audio-visual fixtures', () => {
     assertAccounted(p)
     assert.deepEqual(p.rows.map((r) => [Array.from(r.box_annotators as Int32Array), r.dropped_boxes]).sort(), [[[0, 1, 2], []], [[0, 1, 2], []], [[0, 1], ['2:degenerate']]])
     await assertBoxesLineUp(p.rows)
+  })
+})
+
+describe('lastErrorLine', () => {
+  it("keeps ffmpeg's last error line without its level tag or the run-dependent component address", () => {
+    const stderr = '[info] Input #0\n[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d0c8a2c040] [error] moov atom not found\n[info] done\n'
+    assert.equal(lastErrorLine(stderr), '[mov,mp4,m4a,3gp,3g2,mj2] moov atom not found')
   })
 })

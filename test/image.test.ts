@@ -223,12 +223,10 @@ describe('prepareImage', () => {
     })
   })
 
-  it('rejects a truncated JPEG as bad-image', async () => {
+  it('rejects a truncated JPEG as bad-image with the same message every time, however many decode at once', async () => {
     const jpeg = await fromRaw(PICTURE).jpeg().toBuffer()
-    const result = await prepareImage(jpeg.subarray(0, 2000), {}, [PICTURE_BOX])
-    assert.equal(result.ok, false)
-    assert.equal((result as ImageFailure).code, 'bad-image')
-    assert.match((result as ImageFailure).message, /premature end/i)
+    const results = await Promise.all(Array.from({ length: 24 }, () => prepareImage(jpeg.subarray(0, 2000), {}, [PICTURE_BOX])))
+    for (const result of results) assert.deepEqual(result, { ok: false, code: 'bad-image', message: 'jpeg data cannot be decoded (corrupt or truncated)' })
   })
 
   it('rejects a decompression bomb from its header before decoding', async () => {

@@ -50,10 +50,17 @@ export const parseDuration = (stderr: string): number | null => {
   return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : null
 }
 
-/** The last `[error]`/`[fatal]` line of ffmpeg's stderr (else its last line), level tag removed. */
+/**
+ * The last `[error]`/`[fatal]` line of ffmpeg's stderr (else its last line), level tag removed, and the address
+ * ffmpeg prints after a component name (`[mov,mp4,m4a @ 0x55d0c8a2c040]`) dropped: it differs from run to run,
+ * and the line goes into the ledger, whose bytes must not.
+ */
 export const lastErrorLine = (stderr: string): string => {
   const lines = stderr.split('\n').filter((l) => l.includes('[error]') || l.includes('[fatal]'))
-  return (lines.at(-1) ?? stderr.trim().split('\n').at(-1) ?? '').replace(/\[(error|fatal)\]\s*/, '').trim()
+  return (lines.at(-1) ?? stderr.trim().split('\n').at(-1) ?? '')
+    .replace(/\[(error|fatal)\]\s*/, '')
+    .replace(/ @ 0x[0-9a-f]+\]/g, ']')
+    .trim()
 }
 
 /** A window of the file to decode: from `startSeconds` (default 0) for `durationSeconds` (default config.maxSeconds). */

@@ -121,7 +121,7 @@ export function targetSize(width: number, height: number, shortEdge: number): { 
  * no boxes out.
  *
  * Returns an ImageFailure for data problems: 'missing-file' / 'unreadable' (path input), 'bad-image' (corrupt,
- * truncated, unsupported format, over maxInputPixels, with sharp's message), 'bad-box'. Throws on a bad config.
+ * truncated, unsupported format, over maxInputPixels), 'bad-box'. Throws on a bad config.
  */
 export async function prepareImage(
   input: Uint8Array | string,
@@ -200,7 +200,10 @@ export async function prepareImage(
     jpeg = out.data
   } catch (error) {
     if (error instanceof Error && error.message.startsWith('prepareImage:')) throw error
-    return { ok: false, code: 'bad-image', message: errorMessage(error) }
+    // The header parsed, the pixels did not. libvips' own text for this is not reproducible: with several of its
+    // threads decoding at once the same truncated JPEG reads "premature end of JPEG image" in one run and
+    // "Unknown error" in the next, and the ledger line must be the same bytes in every run.
+    return { ok: false, code: 'bad-image', message: `${meta.format} data cannot be decoded (corrupt or truncated)` }
   }
 
   const sx = width / sourceWidth
