@@ -14,9 +14,9 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import sharp from 'sharp'
 import { seededRandom } from '../src/random.js'
-import type { Row } from '../src/shards/schema.js'
+import type { Row } from '../src/dataset/schema.js'
 import { assembleIntermediateBatch, assembleSourceBatch } from '../src/train/batches.js'
-import { ShardStream } from '../src/train/shard-stream.js'
+import { ShardStream } from '../src/dataset/stream.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CACHE = join(ROOT, 'bench', '.cache')

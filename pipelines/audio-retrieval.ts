@@ -3,10 +3,10 @@
 import { readdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join, extname, basename } from 'node:path'
-import { reject, type Reject } from '../src/etl/reject.js'
-import type { SourceRecord } from '../src/etl/record.js'
-import { safeRelativePath } from '../src/etl/paths.js'
-import { parseCsvWithHeader, readTextFile } from '../src/etl/read-text.js'
+import { reject, type Reject } from '../src/kinds/reject.js'
+import type { SourceRecord } from '../src/kinds/record.js'
+import { safeRelativePath } from '../src/kinds/paths.js'
+import { parseCsvWithHeader, readTextFile } from '../src/formats/text.js'
 
 export const AUDIO_RETRIEVAL_CORPORA = ['audiocaps', 'clotho'] as const
 export type AudioRetrievalCorpus = (typeof AUDIO_RETRIEVAL_CORPORA)[number]

@@ -2,10 +2,10 @@
 // annotated image with every annotator's boxes. Listing only: no decoding, no writing. Records are plain JSON.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { reject, type Reject } from '../src/etl/reject.js'
-import { readTextFile } from '../src/etl/read-text.js'
+import { reject, type Reject } from '../src/kinds/reject.js'
+import { readTextFile } from '../src/formats/text.js'
 import { AUDIO_FILE_EXTENSIONS, IMAGE_EXTENSIONS, findStem, indexFiles } from '../src/etl/file-index.js'
-import type { AudioVisualSource, ListedBox } from '../src/etl/audio-image-boxes-stage.js'
+import type { AudioVisualSource, ListedBox } from '../src/kinds/audio-image-boxes.js'
 
 export const FLICKR_SOUNDNET_SPLITS = ['test'] as const
 

@@ -2,11 +2,11 @@
 // Listing only: no decoding, no writing. Records are plain JSON data.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { reject, type Reject } from '../src/etl/reject.js'
-import { safeRelativePath } from '../src/etl/paths.js'
-import { parseCsvRows, readTextFile } from '../src/etl/read-text.js'
+import { reject, type Reject } from '../src/kinds/reject.js'
+import { safeRelativePath } from '../src/kinds/paths.js'
+import { parseCsvRows, readTextFile } from '../src/formats/text.js'
 import { AUDIO_FILE_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, findStem, indexFiles } from '../src/etl/file-index.js'
-import type { AudioVisualSource, ListedBox } from '../src/etl/audio-image-boxes-stage.js'
+import type { AudioVisualSource, ListedBox } from '../src/kinds/audio-image-boxes.js'
 import { xyxyToXywh, type BoxXyxy } from '../src/image/boxes.js'
 
 export const VGGSOUND_SPLITS = ['train', 'test'] as const

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 
 def canonical_json(value):
-    # Matches src/shards/hash.ts canonicalJson for the integers and strings manifests hold (sorted keys, no
+    # Matches src/formats/json.ts canonicalJson for the integers and strings manifests hold (sorted keys, no
     # whitespace, non-ASCII kept). Python writes some floats differently from JS (1e-07 vs 1e-7).
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 

@@ -3,7 +3,7 @@
 //   node --import tsx scripts/data-reference.ts --check  exit 1 when README.md is out of date
 import { readFile, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { renderDataReference, README_BEGIN, README_END } from '../src/shards/data-reference.js'
+import { renderDataReference, README_BEGIN, README_END } from '../src/dataset/data-reference.js'
 
 const readmePath = fileURLToPath(new URL('../README.md', import.meta.url))
 const readme = await readFile(readmePath, 'utf8')

@@ -6,9 +6,9 @@
 
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { buildManifest, writeManifest } from '../src/shards/manifest.js'
-import { writeShard } from '../src/shards/parquet-writer.js'
-import { loadSchema, type Row } from '../src/shards/schema.js'
+import { buildManifest, writeManifest } from '../src/dataset/manifest.js'
+import { writeShard } from '../src/dataset/parquet-writer.js'
+import { loadSchema, type Row } from '../src/dataset/schema.js'
 
 const out = resolve(process.argv[2] ?? 'interop-sample')
 const dataset = join(out, 'dataset')

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { listAudioCaps, listClotho } from '../pipelines/audio-retrieval.js'
-import { reject } from '../src/etl/reject.js'
+import { reject } from '../src/kinds/reject.js'
 import { collect, tempTree } from './helpers/tree.js'
 
 describe('listClotho', () => {

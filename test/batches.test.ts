@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import sharp from 'sharp'
-import type { Row } from '../src/shards/schema.js'
+import type { Row } from '../src/dataset/schema.js'
 import {
   assembleIntermediateBatch,
   assembleSourceBatch,

@@ -17,13 +17,13 @@ import {
   parseEntitySentence,
   type GroundingSource,
 } from '../pipelines/grounding.js'
-import { createImageTextBoxStage, resolveImageTextBoxOptions } from '../src/etl/image-text-box-stage.js'
-import { reject, type Reject } from '../src/etl/reject.js'
+import { createImageTextBoxStage, resolveImageTextBoxOptions } from '../src/kinds/image-text-box.js'
+import { reject, type Reject } from '../src/kinds/reject.js'
 import { writePickle } from '../src/fixtures/pickle-writer.js'
 import { WORLD_OBJECTS } from '../src/fixtures/world.js'
 import { placeObjects } from '../src/fixtures/grounding.js'
 import { seededRandom } from '../src/random.js'
-import { readShard } from '../src/shards/parquet-reader.js'
+import { readShard } from '../src/dataset/parquet-reader.js'
 import { collect, tempTree } from './helpers/tree.js'
 import { tempDir } from './helpers/temp.js'
 import { runCli } from './helpers/cli.js'

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { writeFile } from 'node:fs/promises'
 import { tempDir } from './helpers/temp.js'
 import { alignWeights, domainExclusivityWeights, drawCounts, loadWeights, saveWeights } from '../src/train/sampling.js'
-import { hashSeed, rngFor } from '../src/train/seed.js'
+import { hashSeed, rngFor } from '../src/random.js'
 
 const ratio = (w: Float64Array): number => Math.max(...w) / Math.min(...w)
 const sum = (w: ArrayLike<number>): number => Array.from(w).reduce((a, b) => a + b, 0)

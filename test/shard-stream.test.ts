@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { tempDir } from './helpers/temp.js'
-import { buildManifest, writeManifest } from '../src/shards/manifest.js'
-import { writeShard } from '../src/shards/parquet-writer.js'
-import { loadSchema, type Row } from '../src/shards/schema.js'
-import { type Cursor, ShardStream, type StreamItem } from '../src/train/shard-stream.js'
+import { buildManifest, writeManifest } from '../src/dataset/manifest.js'
+import { writeShard } from '../src/dataset/parquet-writer.js'
+import { loadSchema, type Row } from '../src/dataset/schema.js'
+import { type Cursor, ShardStream, type StreamItem } from '../src/dataset/stream.js'
 import { domainExclusivityWeights, drawCounts } from '../src/train/sampling.js'
-import { rngFor } from '../src/train/seed.js'
+import { rngFor } from '../src/random.js'
 
 /**
  * A tiny audio-text dataset written with the real shard writer and manifest: `rows` rows split over `shards`

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir } from './helpers/temp.js'
-import { canonicalJson, sha256Bytes, sha256File } from '../src/shards/hash.js'
-import { writeFileAtomic } from '../src/shards/atomic.js'
+import { sha256Bytes, sha256File } from '../src/dataset/hash.js'
+import { writeFileAtomic } from '../src/dataset/atomic.js'
 import {
   arrowSchema,
   loadSchema,
@@ -13,10 +13,11 @@ import {
   type Row,
   schemaHash,
   validateSchema,
-} from '../src/shards/schema.js'
-import { encodeShard, writeShard } from '../src/shards/parquet-writer.js'
-import { iterateRowGroups, readShard, readShardMetadata } from '../src/shards/parquet-reader.js'
-import { buildManifest, datasetVersion, type Manifest, readManifest, verifyDataset, writeManifest } from '../src/shards/manifest.js'
+} from '../src/dataset/schema.js'
+import { encodeShard, writeShard } from '../src/dataset/parquet-writer.js'
+import { iterateRowGroups, readShard, readShardMetadata } from '../src/dataset/parquet-reader.js'
+import { buildManifest, datasetVersion, type Manifest, readManifest, verifyDataset, writeManifest } from '../src/dataset/manifest.js'
+import { canonicalJson } from '../src/formats/json.js'
 
 // Every field type turnkit writes, nullable and not, so one round trip covers the type mapping.
 const ALL_TYPES: RecordSchema = validateSchema(

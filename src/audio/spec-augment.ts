@@ -17,7 +17,7 @@
 // Masks are a pure function of (seed, epoch, record key, frames, nMels): replays and resumed runs see the same.
 
 import { positiveInt, resolveConfig } from '../config.js'
-import { rngFor } from '../train/seed.js'
+import { rngFor } from '../random.js'
 
 /** Settings of SpecAugment (defaults: TURN's, read as above). */
 export interface SpecAugmentConfig {

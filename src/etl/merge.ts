@@ -3,9 +3,9 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { canonicalJson } from '../shards/hash.js'
-import { writeFileAtomic } from '../shards/atomic.js'
+import { writeFileAtomic } from '../dataset/atomic.js'
 import { STATE_DIR, finishIfComplete, readUnitResults, type PrepareSummary, type RunIdentity } from './prepare.js'
+import { canonicalJson } from '../formats/json.js'
 
 const readJson = async <T>(path: string): Promise<T> => JSON.parse(await readFile(path, 'utf8')) as T
 

@@ -6,18 +6,18 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import pLimit from 'p-limit'
-import { isReject, type Reject, type RejectCode } from './reject.js'
-import type { SourceRecord } from './record.js'
+import { isReject, type Reject, type RejectCode } from '../kinds/reject.js'
+import type { SourceRecord } from '../kinds/record.js'
 import { WorkerPool, type StageSpec } from './worker-pool.js'
 import { silentProgress, type ProgressSink } from './progress.js'
-import type { RecordSchema, Row } from '../shards/schema.js'
-import { schemaHash } from '../shards/schema.js'
-import { compareSortKeys, encodeShard, type ShardCompression } from '../shards/parquet-writer.js'
-import { writeFileAtomic } from '../shards/atomic.js'
-import { canonicalJson, sha256Bytes, sha256Hex, type JsonValue } from '../shards/hash.js'
-import { buildManifest, writeManifest, type Manifest } from '../shards/manifest.js'
+import type { RecordSchema, Row } from '../dataset/schema.js'
+import { schemaHash } from '../dataset/schema.js'
+import { compareSortKeys, encodeShard, type ShardCompression } from '../dataset/parquet-writer.js'
+import { writeFileAtomic } from '../dataset/atomic.js'
+import { sha256Bytes, sha256Hex } from '../dataset/hash.js'
+import { buildManifest, writeManifest, type Manifest } from '../dataset/manifest.js'
+import { canonicalJson, type JsonObject, type JsonValue } from '../formats/json.js'
 
-export type JsonObject = { [key: string]: JsonValue }
 
 /** Everything a prepare run needs. Settings are the byte-affecting ones: they go in the manifest and version. */
 export interface PrepareJob<R extends SourceRecord> {

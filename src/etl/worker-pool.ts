@@ -3,8 +3,8 @@
 // with typed-array buffers transferred, not copied. `workers: 0` runs the stage inline (debugging, tests).
 import type { Worker, MessagePort } from 'node:worker_threads'
 import { spawnModuleWorker, transferables } from './module-worker.js'
-import type { Reject } from './reject.js'
-import type { Stage } from './stage.js'
+import type { Reject } from '../kinds/reject.js'
+import type { Stage } from '../kinds/record.js'
 
 /** Where a worker finds the stage: `import(module)[factory](options)` returns the stage (or a promise of it). */
 export interface StageSpec {

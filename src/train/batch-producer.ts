@@ -5,9 +5,9 @@
 import type { MessagePort, Worker } from 'node:worker_threads'
 import { spawnModuleWorker, transferables } from '../etl/module-worker.js'
 import { MixedBatches, type MixedBatch, type MixedBatchesOptions } from './batches.js'
-import { ShardStream, type Cursor } from './shard-stream.js'
+import { ShardStream, type Cursor } from '../dataset/stream.js'
 import { alignWeights, drawCounts, loadWeights } from './sampling.js'
-import { rngFor } from './seed.js'
+import { rngFor } from '../random.js'
 
 /** Everything the worker needs, as plain data. */
 export interface BatchProducerSpec {

@@ -1,12 +1,12 @@
 // The trainer refuses a dataset whose record kind or feature settings differ from what the model was built for:
 // a model for 128 mel bands fed 64-band log-mels, or token ids from another vocabulary, would train without an
 // error and learn nothing useful. Settings are read from manifest.pipeline.settings, where the audio-text stage
-// records them (src/etl/audio-text-stage.ts resolveAudioTextOptions: audio { sampleRate, hopLength, nMels,
+// records them (src/kinds/audio-text.ts resolveAudioTextOptions: audio { sampleRate, hopLength, nMels,
 // nFft }, text { vocabHash, maxTokens }).
 
 import { basename } from 'node:path'
-import type { JsonValue } from '../shards/hash.js'
-import { type Manifest, readManifest } from '../shards/manifest.js'
+import { type Manifest, readManifest } from '../dataset/manifest.js'
+import type { JsonValue } from '../formats/json.js'
 
 /** What the model expects of a dataset. Omitted fields are not checked (an image dataset has no audio). */
 export interface ExpectedDataset {

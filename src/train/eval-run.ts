@@ -3,8 +3,8 @@
 // RUN/eval/<name>/.
 import { mkdir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { writeFileAtomic } from '../shards/atomic.js'
-import { readManifest } from '../shards/manifest.js'
+import { writeFileAtomic } from '../dataset/atomic.js'
+import { readManifest } from '../dataset/manifest.js'
 import { evaluateModel } from './evaluate.js'
 import { loadRunModel } from './trainer.js'
 import { formatScoreTable, type CiouSummary, type ScoreReport } from './score.js'

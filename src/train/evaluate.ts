@@ -3,9 +3,9 @@
 // back to the stored image; the audio is the first 216 frames (10 s), padded when shorter.
 import * as tf from '@tensorflow/tfjs-core'
 import { join } from 'node:path'
-import { readManifest } from '../shards/manifest.js'
-import { openShard } from '../shards/parquet-reader.js'
-import { loadSchema, type Row } from '../shards/schema.js'
+import { readManifest } from '../dataset/manifest.js'
+import { openShard } from '../dataset/parquet-reader.js'
+import { loadSchema, type Row } from '../dataset/schema.js'
 import { letterbox, unletterboxBox } from '../image/augment.js'
 import { cropOrPadFrames, AUDIO_FRAMES } from './crop.js'
 import type { TurnModel } from '../model/turn.js'

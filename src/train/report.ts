@@ -8,7 +8,7 @@
 
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises'
 import { basename, join, relative, resolve, sep } from 'node:path'
-import { writeFileAtomic } from '../shards/atomic.js'
+import { writeFileAtomic } from '../dataset/atomic.js'
 import { escapeXml, lineChartSvg, svgToPng, type ChartSeries, type LineChartOptions } from './charts.js'
 import type { CiouSummary, ScoreReport } from './score.js'
 

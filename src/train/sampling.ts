@@ -3,7 +3,7 @@
 // from them: item i appears counts[i] times in the epoch (ShardStream's `counts`).
 
 import { readFile } from 'node:fs/promises'
-import { writeFileAtomic } from '../shards/atomic.js'
+import { writeFileAtomic } from '../dataset/atomic.js'
 
 /** Which domain a text belongs to: source (image, text, box) or intermediate (text, audio). */
 export const DOMAINS = ['source', 'intermediate'] as const

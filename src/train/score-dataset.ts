@@ -1,9 +1,9 @@
 // `turnkit score`: predictions file + audio-image-boxes dataset -> the literature's cIoU@0.5 / AUC report.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { readManifest } from '../shards/manifest.js'
-import { openShard } from '../shards/parquet-reader.js'
-import { loadSchema } from '../shards/schema.js'
+import { readManifest } from '../dataset/manifest.js'
+import { openShard } from '../dataset/parquet-reader.js'
+import { loadSchema } from '../dataset/schema.js'
 import { parsePredictions, scoreItems, type ScoredItem, type ScoreReport } from './score.js'
 
 /** Every item of an evaluation dataset with its ground-truth boxes, read one row group at a time. */

@@ -2,7 +2,7 @@
 // thousand; a `tiny` model with a 30,522-row embedding and output layer would spend most of its step there.
 // When the model's vocabSize is below the tokenizer's, the trainer maps the ids the training data uses (plus
 // the specials) onto 0..n-1, stores the map in the run, and applies it to every batch and at inference.
-import { writeFileAtomic } from '../shards/atomic.js'
+import { writeFileAtomic } from '../dataset/atomic.js'
 import { readFile } from 'node:fs/promises'
 
 /** BERT specials kept at fixed compact ids: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4. */

@@ -11,9 +11,9 @@ import { loadVocab } from '../text/vocab.js'
 import { createTokenizer, TOKENIZER_DEFAULTS, type TokenizerConfig } from '../text/wordpiece.js'
 import { resolveInside } from './paths.js'
 import { reject, type Reject } from './reject.js'
-import type { Stage } from './stage.js'
-import type { Row } from '../shards/schema.js'
-import type { JsonObject } from './prepare.js'
+import type { Stage } from './record.js'
+import type { Row } from '../dataset/schema.js'
+import type { JsonObject } from '../formats/json.js'
 
 /** Options of the audio-text stage, as the CLI passes them. */
 export interface AudioTextOptions {

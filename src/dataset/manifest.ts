@@ -14,12 +14,13 @@ import { readFileSync } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { REJECT_CODES, type RejectCode } from '../etl/reject.js'
+import { REJECT_CODES, type RejectCode } from '../kinds/reject.js'
 import { writeFileAtomic } from './atomic.js'
-import { canonicalJson, type JsonValue, sha256Bytes, sha256File, sortedJsonPretty } from './hash.js'
+import { sha256Bytes, sha256File } from './hash.js'
 import { checkArrowSchema, openShard } from './parquet-reader.js'
 import type { ShardEntry } from './parquet-writer.js'
 import { loadSchema, type RecordSchema, schemaHash } from './schema.js'
+import { canonicalJson, type JsonObject, type JsonValue, sortedJsonPretty } from '../formats/json.js'
 
 /** The `format` of every manifest this code writes; bumped when the manifest layout changes. */
 export const MANIFEST_FORMAT = 'turnkit-dataset/1'
@@ -27,8 +28,6 @@ export const MANIFEST_FORMAT = 'turnkit-dataset/1'
 export const MANIFEST_FILE = 'manifest.json'
 export const REJECTS_FILE = 'rejects.jsonl'
 
-/** A JSON object of settings. */
-export type JsonObject = { [key: string]: JsonValue }
 
 /** Which schema a dataset was written with: its id, version and `schemaHash`. */
 export interface SchemaRef {

@@ -1,13 +1,13 @@
 // Record kinds: for each schema, the stage that turns a listed record into a row (run in worker threads) and
 // how its options resolve into the byte-affecting settings of the manifest. Corpora (corpora.ts) name a kind.
-import { resolveAudioTextOptions } from './audio-text-stage.js'
-import { resolveImageTextBoxOptions } from './image-text-box-stage.js'
-import { resolveAudioImageBoxesOptions } from './audio-image-boxes-stage.js'
+import { resolveAudioTextOptions } from './audio-text.js'
+import { resolveImageTextBoxOptions } from './image-text-box.js'
+import { resolveAudioImageBoxesOptions } from './audio-image-boxes.js'
 import type { DecodeConfig } from '../audio/decode.js'
 import type { LogMelConfig } from '../audio/log-mel.js'
 import type { TokenizerConfig } from '../text/wordpiece.js'
 import type { ImageConfig } from '../image/image-stage.js'
-import type { JsonObject } from './prepare.js'
+import type { JsonObject } from '../formats/json.js'
 
 /** Stage options as a user gives them (CLI flags, demo defaults); each kind reads the parts it needs. */
 export interface StageInput {
@@ -29,16 +29,16 @@ export interface RecordKind {
 
 export const RECORD_KINDS = {
   'audio-text': {
-    stage: { module: new URL('./audio-text-stage.js', import.meta.url).href, factory: 'createAudioTextStage' },
+    stage: { module: new URL('./audio-text.js', import.meta.url).href, factory: 'createAudioTextStage' },
     resolve: (root, input) =>
       resolveAudioTextOptions(root, { decode: input.decode ?? {}, logMel: input.logMel ?? {}, tokenizer: input.tokenizer ?? {}, vocabPath: input.vocabPath ?? null }),
   },
   'audio-image-boxes': {
-    stage: { module: new URL('./audio-image-boxes-stage.js', import.meta.url).href, factory: 'createAudioImageBoxesStage' },
+    stage: { module: new URL('./audio-image-boxes.js', import.meta.url).href, factory: 'createAudioImageBoxesStage' },
     resolve: (root, input) => resolveAudioImageBoxesOptions(root, { decode: input.decode ?? {}, logMel: input.logMel ?? {}, image: input.image ?? {} }),
   },
   'image-text-box': {
-    stage: { module: new URL('./image-text-box-stage.js', import.meta.url).href, factory: 'createImageTextBoxStage' },
+    stage: { module: new URL('./image-text-box.js', import.meta.url).href, factory: 'createImageTextBoxStage' },
     resolve: (root, input) => resolveImageTextBoxOptions(root, { image: input.image ?? {}, tokenizer: input.tokenizer ?? {}, vocabPath: input.vocabPath ?? null }),
   },
 } as const satisfies Record<string, RecordKind>

@@ -20,10 +20,10 @@ import { join } from 'node:path'
 import { DataType, tableFromIPC, Vector } from 'apache-arrow'
 import { ParquetFile } from 'parquet-wasm'
 import { resolveConfig } from '../config.js'
-import { type Manifest, readManifest } from '../shards/manifest.js'
-import { openShard, type ShardFile } from '../shards/parquet-reader.js'
-import type { RecordSchema, Row } from '../shards/schema.js'
-import { rngFor, shuffleInPlace } from './seed.js'
+import { type Manifest, readManifest } from './manifest.js'
+import { openShard, type ShardFile } from './parquet-reader.js'
+import type { RecordSchema, Row } from './schema.js'
+import { rngFor, shuffleInPlace } from '../random.js'
 
 /** Where a stream stands: `position` items of epoch `epoch` have been emitted. The whole resume state (JSON). */
 export interface Cursor {

@@ -14,10 +14,10 @@ import type { BoxXywh } from '../image/boxes.js'
 import { resolveInside } from './paths.js'
 import { reject, type Reject } from './reject.js'
 import type { SourceRecord } from './record.js'
-import type { Stage } from './stage.js'
-import type { Row } from '../shards/schema.js'
-import type { JsonObject } from './prepare.js'
-import { resolveAudioSettings } from './audio-text-stage.js'
+import type { Stage } from './record.js'
+import type { Row } from '../dataset/schema.js'
+import { resolveAudioSettings } from './audio-text.js'
+import type { JsonObject } from '../formats/json.js'
 
 export const AUDIO_VISUAL_CORPORA = ['vggsound', 'vggss', 'music', 'music-solo', 'flickr-soundnet'] as const
 export type AudioVisualCorpus = (typeof AUDIO_VISUAL_CORPORA)[number]

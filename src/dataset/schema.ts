@@ -9,7 +9,8 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { Binary, Bool, DataType, Field, Float32, Float64, Int32, Int64, List, Schema, Utf8 } from 'apache-arrow'
-import { canonicalJson, sha256Bytes } from './hash.js'
+import { sha256Bytes } from './hash.js'
+import { canonicalJson } from '../formats/json.js'
 
 /** Leaf types a field may have; `list<T>` nests any of them (`list<list<int32>>`). */
 export const SCALAR_TYPES = ['utf8', 'int32', 'int64', 'float32', 'float64', 'bool', 'binary'] as const
