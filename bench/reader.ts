@@ -14,9 +14,9 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import sharp from 'sharp'
 import { seededRandom } from '../src/random.js'
-import type { Row } from '../src/dataset/schema.js'
 import { assembleIntermediateBatch, assembleSourceBatch } from '../src/train/batches.js'
-import { ShardStream } from '../src/dataset/stream.js'
+import { openDataset } from '../src/dataset/dataset.js'
+import type { Row } from '../src/kinds/record.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CACHE = join(ROOT, 'bench', '.cache')
@@ -44,7 +44,7 @@ function cliDataset(corpus: string, items: number, fixtureArgs: string[] = []): 
 
 /** Samples/s of the intermediate side: stream + crop + SpecAugment + caption + tokens, batch by batch. */
 async function benchIntermediate(dir: string, batch: number, epochs: number): Promise<Record<string, number>> {
-  const stream = await ShardStream.open(dir, { seed: 1, windowBlocks: 4, prefetchWindows: 1 })
+  const stream = await (await openDataset(dir)).stream({ seed: 1, windowBlocks: 4, prefetchWindows: 1 })
   const items = stream.epochLength(0) * epochs
   let waitMs = 0
   let assembleMs = 0
@@ -90,7 +90,7 @@ async function imageRows(count: number): Promise<Row[]> {
 
 /** Samples/s of the source side from a dataset: stream + expression + image augmentation, for canvas `size`. */
 async function benchSourceStream(dir: string, size: number, batch: number, epochs: number): Promise<number> {
-  const stream = await ShardStream.open(dir, { seed: 1, windowBlocks: 4, prefetchWindows: 1 })
+  const stream = await (await openDataset(dir)).stream({ seed: 1, windowBlocks: 4, prefetchWindows: 1 })
   const items = stream.epochLength(0) * epochs
   let done = 0
   const started = performance.now()

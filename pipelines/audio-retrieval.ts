@@ -4,22 +4,9 @@ import { readdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join, extname, basename } from 'node:path'
 import { reject, type Reject } from '../src/kinds/reject.js'
-import type { SourceRecord } from '../src/kinds/record.js'
+import type { AudioCaptionSource } from '../src/kinds/audio-text.js'
 import { safeRelativePath } from '../src/kinds/paths.js'
 import { parseCsvWithHeader, readTextFile } from '../src/formats/text.js'
-
-export const AUDIO_RETRIEVAL_CORPORA = ['audiocaps', 'clotho'] as const
-export type AudioRetrievalCorpus = (typeof AUDIO_RETRIEVAL_CORPORA)[number]
-
-/** One audio clip with its captions, as listed from the raw corpus. */
-export interface AudioCaptionSource extends SourceRecord {
-  corpus: AudioRetrievalCorpus
-  split: string
-  /** Captions in corpus order (AudioCaps: by audiocap_id; Clotho: caption_1..caption_5), empty cells dropped. */
-  captions: string[]
-  /** Corpus ids as `name:value`: AudioCaps `youtube_id:…` then each `audiocap_id:…`; Clotho `file_name:…`. */
-  sourceIds: string[]
-}
 
 export const AUDIOCAPS_SPLITS = ['train', 'val', 'test'] as const
 export const CLOTHO_SPLITS = ['development', 'validation', 'evaluation'] as const

@@ -2,39 +2,16 @@
 // Entities, raw layouts -> GroundingSource records, one per referred object with all its expressions and its box
 // in pixels. Listing only: metadata is read and checked here, images are never opened (the image-text-box stage
 // decodes them). Records are plain JSON data.
-import { existsSync, openAsBlob } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { readFile, readdir } from 'node:fs/promises'
 import { basename, extname, join } from 'node:path'
-import { tableFromIPC, Vector } from 'apache-arrow'
-import { ParquetFile } from 'parquet-wasm'
 import { reject, type Reject } from '../src/kinds/reject.js'
-import type { SourceRecord } from '../src/kinds/record.js'
+import type { GroundingCorpus, GroundingSource } from '../src/kinds/image-text-box.js'
 import { safeRelativePath } from '../src/kinds/paths.js'
 import { readTextFile } from '../src/formats/text.js'
 import { loadPickle } from '../src/formats/pickle.js'
+import { readParquetRows } from '../src/dataset/parquet-reader.js'
 import type { BoxXywh } from '../src/image/boxes.js'
-
-export const GROUNDING_CORPORA = ['refcoco', 'refcoco+', 'refcocog', 'referitgame', 'flickr30k-entities'] as const
-export type GroundingCorpus = (typeof GROUNDING_CORPORA)[number]
-
-/** One referred object: its image, box and every expression that refers to it. */
-export interface GroundingSource extends SourceRecord {
-  corpus: GroundingCorpus
-  split: string
-  /** `source` is the image, relative to the corpus root. Box [x, y, w, h] in pixels of that image, continuous
-   * coordinates (a box over pixel columns 10..19 is x 10, w 10), in the frame the annotators saw. */
-  boxPx: BoxXywh
-  /** Image size [width, height] in pixels that the annotation file states, or null when it states none; the stage
-   * refuses an image whose decoded size differs (a wrong or resized image would put the box elsewhere). */
-  annotatedSize: [number, number] | null
-  /** Category name ('' when the corpus has none) and id (-1 when none). */
-  category: string
-  categoryId: number
-  /** Raw referring expressions, whitespace-collapsed, empty ones dropped; at least one. */
-  expressions: string[]
-  /** Corpus ids as `name:value`, e.g. `ref_id:0`, `ann_id:10`, `image_id:1`. */
-  sourceIds: string[]
-}
 
 /** Splits of each corpus as its refs / split files name them (UNC splits for RefCOCO and RefCOCO+). */
 export const REFCOCO_SPLITS = ['train', 'val', 'testA', 'testB'] as const
@@ -141,22 +118,6 @@ async function readInstances(path: string, source: string): Promise<Instances> {
   return instances
 }
 
-/** Arrow values (StructRow, Vector, typed arrays, bigint) -> plain JSON-like values. */
-function arrowPlain(value: unknown): unknown {
-  if (value === null || value === undefined) return null
-  if (typeof value === 'bigint') return Number(value)
-  if (value instanceof Vector) return [...(value as Iterable<unknown>)].map(arrowPlain)
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    if (value instanceof Uint8Array) return value
-    return Array.from(value as unknown as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v))
-  }
-  if (typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    const json = (value as { toJSON(): Record<string, unknown> }).toJSON()
-    return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, arrowPlain(v)]))
-  }
-  return value
-}
-
 /** Rows of a refs file: the items, plus lines of a JSONL file that did not parse (bad-row rejects). */
 interface RefsFile {
   refs: unknown[]
@@ -195,20 +156,13 @@ async function readRefsFile(path: string, source: string): Promise<RefsFile> {
     })
     return { refs, badLines }
   }
-  let file: ParquetFile
+  const refs: unknown[] = []
   try {
-    file = await ParquetFile.fromFile(await openAsBlob(path))
+    for await (const row of readParquetRows(path, { form: 'json' })) refs.push(row)
   } catch (error) {
-    throw new Error(`${source}: not a readable Parquet file: ${String(error)}`)
+    throw new Error(`${source}: ${(error as Error).message.replace(`${path}: `, '')}`)
   }
-  try {
-    const table = tableFromIPC((await file.read()).intoIPCStream())
-    const refs: unknown[] = []
-    for (let i = 0; i < table.numRows; i++) refs.push(arrowPlain(table.get(i)))
-    return { refs, badLines: [] }
-  } finally {
-    file.free()
-  }
+  return { refs, badLines: [] }
 }
 
 /** The first of `dirs` (relative to root) that exists, or null. */

@@ -8,7 +8,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { buildManifest, writeManifest } from '../src/dataset/manifest.js'
 import { writeShard } from '../src/dataset/parquet-writer.js'
-import { loadSchema, type Row } from '../src/dataset/schema.js'
+import { loadSchema } from '../src/dataset/schema.js'
+import type { Row } from '../src/kinds/record.js'
 
 const out = resolve(process.argv[2] ?? 'interop-sample')
 const dataset = join(out, 'dataset')

@@ -17,11 +17,11 @@ import { VIDEO_BOXES, VIDEO_SIZE, flickrAnnotationXml, writeObjectVideo } from '
 import { WORLD_OBJECTS } from '../src/fixtures/world.js'
 import { runFfmpeg } from '../src/fixtures/synth.js'
 import type { FixtureExpectation } from '../src/fixtures/types.js'
-import { readShard } from '../src/dataset/parquet-reader.js'
-import type { Row } from '../src/dataset/schema.js'
+import { openDataset } from '../src/dataset/dataset.js'
 import { collect, tempTree } from './helpers/tree.js'
 import { tempDir } from './helpers/temp.js'
 import { runCli } from './helpers/cli.js'
+import type { Row } from '../src/kinds/record.js'
 
 const keysAndCodes = (items: readonly ({ key: string } & ({ code: string } | object))[]): string[] =>
   items.map((r) => `${r.key} ${'code' in r ? r.code : 'record'}`)
@@ -360,7 +360,7 @@ async function prepareFixture(corpus: CorpusName, extra: string[] = []): Promise
   const run = await runCli(['prepare', corpus, '--src', src, '--out', out, '--workers', '2', '--max-reject-ratio', '1', '--quiet', ...extra])
   assert.equal(run.code, 0, run.stderr)
   const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as Prepared['manifest']
-  const rows = (await Promise.all(manifest.shards.map((s) => readShard(join(out, s.file))))).flat()
+  const rows = await collect((await openDataset(out)).rows())
   const verify = await runCli(['verify', out])
   return { expected, rows, manifest, verify }
 }

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import sharp from 'sharp'
-import type { Row } from '../src/dataset/schema.js'
 import {
   assembleIntermediateBatch,
   assembleSourceBatch,
@@ -9,6 +8,7 @@ import {
 } from '../src/train/batches.js'
 import { cropOrPadFrames } from '../src/train/crop.js'
 import { seededRandom } from '../src/random.js'
+import type { Row } from '../src/kinds/record.js'
 
 const N_MELS = 4
 

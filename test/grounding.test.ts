@@ -15,15 +15,14 @@ import {
   listReferItGame,
   parseEntityAnnotation,
   parseEntitySentence,
-  type GroundingSource,
 } from '../pipelines/grounding.js'
-import { createImageTextBoxStage, resolveImageTextBoxOptions } from '../src/kinds/image-text-box.js'
+import { createImageTextBoxStage, resolveImageTextBoxOptions, type GroundingSource } from '../src/kinds/image-text-box.js'
 import { reject, type Reject } from '../src/kinds/reject.js'
 import { writePickle } from '../src/fixtures/pickle-writer.js'
 import { WORLD_OBJECTS } from '../src/fixtures/world.js'
 import { placeObjects } from '../src/fixtures/grounding.js'
 import { seededRandom } from '../src/random.js'
-import { readShard } from '../src/dataset/parquet-reader.js'
+import { readParquetRows } from '../src/dataset/parquet-reader.js'
 import { collect, tempTree } from './helpers/tree.js'
 import { tempDir } from './helpers/temp.js'
 import { runCli } from './helpers/cli.js'
@@ -329,7 +328,7 @@ describe('grounding corpora end to end: turnkit fixtures --corrupt, prepare, ver
     const dataset = prepared.get('refcoco')
     if (dataset === undefined) return t.skip('the refcoco end-to-end test did not run')
     const part = (await readdir(dataset.out)).find((n) => n.endsWith('.parquet'))!
-    const rows = await readShard(join(dataset.out, part))
+    const rows = await collect(readParquetRows(join(dataset.out, part)))
     assert.equal(rows.length, 6)
     let checked = 0
     for (const row of rows) {

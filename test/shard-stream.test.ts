@@ -3,10 +3,12 @@ import assert from 'node:assert/strict'
 import { tempDir } from './helpers/temp.js'
 import { buildManifest, writeManifest } from '../src/dataset/manifest.js'
 import { writeShard } from '../src/dataset/parquet-writer.js'
-import { loadSchema, type Row } from '../src/dataset/schema.js'
-import { type Cursor, ShardStream, type StreamItem } from '../src/dataset/stream.js'
+import { loadSchema } from '../src/dataset/schema.js'
+import type { Cursor, ShardStream, StreamItem } from '../src/dataset/stream.js'
+import { openDataset } from '../src/dataset/dataset.js'
 import { domainExclusivityWeights, drawCounts } from '../src/train/sampling.js'
 import { rngFor } from '../src/random.js'
+import type { Row } from '../src/kinds/record.js'
 
 /**
  * A tiny audio-text dataset written with the real shard writer and manifest: `rows` rows split over `shards`
@@ -58,8 +60,9 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
 describe('ShardStream', () => {
   it('visits every item of an epoch exactly once, each row matching its global index', async () => {
     const dir = await tinyDataset(50)
-    const stream = await ShardStream.open(dir, { seed: 7, windowBlocks: 3 })
-    const keys = await stream.keys()
+    const dataset = await openDataset(dir)
+    const stream = await dataset.stream({ seed: 7, windowBlocks: 3 })
+    const keys = await dataset.keys()
     const items: StreamItem[] = []
     for await (const item of stream) items.push(item)
     await stream.close()
@@ -70,17 +73,18 @@ describe('ShardStream', () => {
 
   it('lists every key in global index order by reading only the key column', async () => {
     const dir = await tinyDataset(11)
-    const stream = await ShardStream.open(dir)
-    assert.deepEqual(await stream.keys(), range(11).map((i) => `k/${String(i).padStart(6, '0')}`))
+    const dataset = await openDataset(dir)
+    const stream = await dataset.stream()
+    assert.deepEqual(await dataset.keys(), range(11).map((i) => `k/${String(i).padStart(6, '0')}`))
     assert.equal(stream.stats.rowGroupReads, 0) // keys() never loads whole row groups
     await stream.close()
   })
 
   it('gives the same order for the same seed and epoch, and another order for another epoch or seed', async () => {
     const dir = await tinyDataset(40)
-    const a = await ShardStream.open(dir, { seed: 3 })
-    const b = await ShardStream.open(dir, { seed: 3 })
-    const c = await ShardStream.open(dir, { seed: 4 })
+    const a = await (await openDataset(dir)).stream({ seed: 3 })
+    const b = await (await openDataset(dir)).stream({ seed: 3 })
+    const c = await (await openDataset(dir)).stream({ seed: 4 })
     const a0 = await epochIndices(a)
     const a1 = await epochIndices(a) // the stream moves on to epoch 1
     assert.deepEqual(await epochIndices(b), a0)
@@ -91,12 +95,12 @@ describe('ShardStream', () => {
 
   it('continues exactly from a saved cursor in the middle of an epoch, loading only the window that holds it', async () => {
     const dir = await tinyDataset(60)
-    const whole = await ShardStream.open(dir, { seed: 11, windowBlocks: 2 })
+    const whole = await (await openDataset(dir)).stream({ seed: 11, windowBlocks: 2 })
     const epoch0 = await whole.take(60)
     const epoch1 = await whole.take(60)
     await whole.close()
     const saved: Cursor = epoch0[36].cursor // as checkpointed after consuming item 36
-    const resumed = await ShardStream.open(dir, { seed: 11, windowBlocks: 2, prefetchWindows: 0 })
+    const resumed = await (await openDataset(dir)).stream({ seed: 11, windowBlocks: 2, prefetchWindows: 0 })
     resumed.seek(saved)
     const first = await resumed.next()
     assert.equal(resumed.stats.windowLoads, 1)
@@ -111,7 +115,7 @@ describe('ShardStream', () => {
 
   it('holds at most windowBlocks x (1 + prefetchWindows) row groups at a time', async () => {
     const dir = await tinyDataset(100, { rowGroupRows: 3 }) // 34+ row groups
-    const stream = await ShardStream.open(dir, { seed: 1, windowBlocks: 3, prefetchWindows: 1 })
+    const stream = await (await openDataset(dir)).stream({ seed: 1, windowBlocks: 3, prefetchWindows: 1 })
     assert.ok(stream.blocks.length >= 30)
     let count = 0
     for await (const item of stream) count += item.row.frames === 2 ? 1 : 0
@@ -125,7 +129,7 @@ describe('ShardStream', () => {
   it('repeats an item as often as its count says and skips items with count 0', async () => {
     const dir = await tinyDataset(12)
     const counts = Uint32Array.from(range(12).map((i) => i % 3)) // 0, 1, 2, 0, 1, 2, ...
-    const stream = await ShardStream.open(dir, { seed: 5, counts })
+    const stream = await (await openDataset(dir)).stream({ seed: 5, counts })
     assert.equal(stream.epochLength(0), 12)
     const seen = new Uint32Array(12)
     for (const index of await epochIndices(stream)) seen[index] += 1
@@ -138,7 +142,7 @@ describe('ShardStream', () => {
     const logits = range(10).map((i) => -2 + (4 * i) / 9) // Φ of source texts
     const weights = domainExclusivityWeights(logits, 'source', 5)
     const seed = 21
-    const stream = await ShardStream.open(dir, { seed, counts: (epoch) => drawCounts(weights, rngFor(seed, epoch, 'draw'), 1000) })
+    const stream = await (await openDataset(dir)).stream({ seed, counts: (epoch) => drawCounts(weights, rngFor(seed, epoch, 'draw'), 1000) })
     const seen = new Float64Array(10)
     for (let batch = 0; batch < 400; batch++) for (const item of await stream.take(50)) seen[item.index] += 1 // 20,000 draws
     await stream.close()
@@ -152,13 +156,13 @@ describe('ShardStream', () => {
 
   it('refuses a cursor past the end of its epoch, naming the position', async () => {
     const dir = await tinyDataset(5)
-    const stream = await ShardStream.open(dir)
+    const stream = await (await openDataset(dir)).stream()
     assert.throws(() => stream.seek({ epoch: 0, position: 6 }), /position 6 is past the end of epoch 0 \(5 items\)/)
     await stream.close()
   })
 
   it('refuses counts of the wrong length, naming both sizes', async () => {
     const dir = await tinyDataset(5)
-    await assert.rejects(ShardStream.open(dir, { counts: new Uint32Array(4) }), /counts has 4 entries, .* has 5 rows/)
+    await assert.rejects((await openDataset(dir)).stream({ counts: new Uint32Array(4) }), /counts has 4 entries, .* has 5 rows/)
   })
 })

@@ -5,19 +5,14 @@ import { join } from 'node:path'
 import { tempDir } from './helpers/temp.js'
 import { sha256Bytes, sha256File } from '../src/dataset/hash.js'
 import { writeFileAtomic } from '../src/dataset/atomic.js'
-import {
-  arrowSchema,
-  loadSchema,
-  markdownReference,
-  type RecordSchema,
-  type Row,
-  schemaHash,
-  validateSchema,
-} from '../src/dataset/schema.js'
+import { arrowSchema, loadSchema, markdownReference, type RecordSchema, schemaHash, validateSchema } from '../src/dataset/schema.js'
 import { encodeShard, writeShard } from '../src/dataset/parquet-writer.js'
-import { iterateRowGroups, readShard, readShardMetadata } from '../src/dataset/parquet-reader.js'
-import { buildManifest, datasetVersion, type Manifest, readManifest, verifyDataset, writeManifest } from '../src/dataset/manifest.js'
+import { readParquetMetadata, readParquetRows, withParquet } from '../src/dataset/parquet-reader.js'
+import { collect } from './helpers/tree.js'
+import { buildManifest, datasetVersion, type Manifest, readManifest, writeManifest } from '../src/dataset/manifest.js'
 import { canonicalJson } from '../src/formats/json.js'
+import type { Row } from '../src/kinds/record.js'
+import { verifyDataset } from '../src/dataset/verify.js'
 
 // Every field type turnkit writes, nullable and not, so one round trip covers the type mapping.
 const ALL_TYPES: RecordSchema = validateSchema(
@@ -225,9 +220,9 @@ describe('writeFileAtomic', () => {
   })
 })
 
-describe('encodeShard and readShard', () => {
+describe('encodeShard and the Parquet reader', () => {
   it('round-trips every type, including empty lists, nulls and int64 beyond 2^53', async () => {
-    const rows = await readShard(await encodeShard(ALL_TYPES, [ROW_A, ROW_B]), ALL_TYPES)
+    const rows = await collect(readParquetRows(await encodeShard(ALL_TYPES, [ROW_A, ROW_B]), { schema: ALL_TYPES }))
     assert.deepEqual(rows, [ROW_A, ROW_B])
     assert.ok(rows[0].mel instanceof Float32Array)
     assert.ok(rows[0].ids instanceof Array && rows[0].ids[0] instanceof Int32Array)
@@ -251,7 +246,7 @@ describe('encodeShard and readShard', () => {
   })
 
   it('records zstd as the codec of every column chunk and no timestamp in created_by', async () => {
-    const meta = await readShardMetadata(await encodeShard(await loadSchema('audio-text'), [audioRow(0), audioRow(1)]))
+    const meta = await readParquetMetadata(await encodeShard(await loadSchema('audio-text'), [audioRow(0), audioRow(1)]))
     assert.deepEqual(meta.codecs, ['ZSTD'])
     assert.match(meta.createdBy ?? '', /^parquet-rs version \d+\.\d+\.\d+$/)
   })
@@ -260,10 +255,12 @@ describe('encodeShard and readShard', () => {
     const schema = await loadSchema('audio-text')
     const path = join(await tempDir(), 'part-00000.parquet')
     await writeFile(path, await encodeShard(schema, Array.from({ length: 5 }, (_, i) => audioRow(i)), { rowGroupRows: 2 }))
-    const { rows, rowGroups, rowGroupRows } = await readShardMetadata(path)
+    const { rows, rowGroups, rowGroupRows } = await readParquetMetadata(path)
     assert.deepEqual({ rows, rowGroups, rowGroupRows }, { rows: 5, rowGroups: 3, rowGroupRows: [2, 2, 1] })
     const groups: string[][] = []
-    for await (const { rows } of iterateRowGroups(path, schema)) groups.push(rows.map((r) => r.key as string))
+    await withParquet(path, { schema }, async (file) => {
+      for (let g = 0; g < file.metadata.rowGroups; g++) groups.push((await file.readRowGroup(g)).map((r) => r.key as string))
+    })
     assert.deepEqual(groups, [
       ['clotho/development/0000.wav', 'clotho/development/0001.wav'],
       ['clotho/development/0002.wav', 'clotho/development/0003.wav'],
@@ -318,7 +315,7 @@ describe('encodeShard and readShard', () => {
     )
     const path = join(await tempDir(), 'part-00003.parquet')
     await writeFile(path, await encodeShard(other, [audioRow(0)]))
-    await assert.rejects(readShard(path, schema), (error: Error) => {
+    await assert.rejects(collect(readParquetRows(path, { schema })), (error: Error) => {
       assert.match(error.message, /part-00003\.parquet: field 'peak' is float64 in the file, float32 in schema audio-text v1/)
       return true
     })

@@ -90,7 +90,7 @@ export async function prepareCorpus(corpus: CorpusName, options: PrepareCorpusOp
     schema: await loadSchema(entry.kind),
     listing: entry.list(src, splits ? { splits } : {}),
     stage: { ...kind.stage, options: resolved },
-    settings: { ...settings, shards: { shardRows, compression }, splits: splits ?? 'all' },
+    settings: { ...settings, splits: splits ?? 'all' },
     outDir: resolve(options.out),
     shardRows,
     compression,

@@ -9,7 +9,6 @@ import { join, relative } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { prepareCorpus } from './corpora.js'
 import { progressReporter, silentProgress } from '../etl/progress.js'
-import { verifyDataset } from '../dataset/manifest.js'
 import { writeRefCocoFixture } from '../fixtures/grounding.js'
 import { writeAudioCapsFixture } from '../fixtures/audio-retrieval.js'
 import { demoCaption, demoExpressions, writeDemoTestSet } from '../fixtures/demo-world.js'
@@ -17,6 +16,7 @@ import { train, type TrainSettings } from '../train/trainer.js'
 import { evaluateRun, type EvalRunResult } from '../train/eval-run.js'
 import { writeReport } from '../train/report.js'
 import type { CorpusName } from './corpora.js'
+import { verifyDataset } from '../dataset/verify.js'
 
 /** World and training sizes. `full` is the README's demo (under 10 minutes on 2 cores); `small` is for tests. */
 export const DEMO_SCALES = {

@@ -10,7 +10,7 @@ import { prepareCorpus } from './corpora.js'
 import { ConfigError } from '../config.js'
 import { EXPECTED_SKIP_CODES } from '../kinds/reject.js'
 import type { StageInput } from '../kinds/registry.js'
-import { mergeDatasets } from '../etl/merge.js'
+import { DatasetWriter, type BuildStatus } from '../dataset/writer.js'
 import { progressReporter } from '../etl/progress.js'
 import { runDemo } from './demo.js'
 import { scoreDataset } from '../train/score-dataset.js'
@@ -21,9 +21,10 @@ import { writeReport } from '../train/report.js'
 import { selectBackend } from '../model/backend.js'
 import { describeModel, formatModelDescription } from '../model/describe.js'
 import { resolveTurnConfig } from '../model/config.js'
-import { verifyDataset, readManifest } from '../dataset/manifest.js'
+import { readManifest } from '../dataset/manifest.js'
 import { inspectDataset, formatInspection } from '../dataset/inspect.js'
 import { SHARD_COMPRESSIONS, type ShardCompression } from '../dataset/parquet-writer.js'
+import { verifyDataset } from '../dataset/verify.js'
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string }
 export const TOOL = { name: PACKAGE.name, version: PACKAGE.version }
@@ -78,7 +79,7 @@ const formatCounts = (byCode: Record<string, number | undefined>): string =>
     .map(([code, n]) => `${code} ${n}`)
     .join(', ')
 
-function printSummary(corpus: string, s: PrepareSummary, maxRejectRatio: number, asJson: boolean): number {
+function printSummary(corpus: string, s: BuildStatus & Partial<PrepareSummary>, maxRejectRatio: number, asJson: boolean): number {
   // Expected skips (corpus-marked, e.g. no-box) are in the ledger but not a sign of a broken copy.
   const skips = EXPECTED_SKIP_CODES.reduce((n, code) => n + (s.rejects.byCode[code] ?? 0), 0)
   const ratio = s.inputs === 0 ? 0 : (s.rejects.total - skips) / s.inputs
@@ -87,21 +88,22 @@ function printSummary(corpus: string, s: PrepareSummary, maxRejectRatio: number,
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024) // this process and its worker threads
     process.stdout.write(JSON.stringify({ ...s, manifest: undefined, version: s.manifest?.version ?? null, rejectRatio: ratio, ok: !tooMany, peakRssMb }) + '\n')
   } else {
-    const rel = relative(process.cwd(), s.outDir)
-    const where = rel === '' ? '.' : rel.startsWith('..') ? s.outDir : rel
+    const rel = relative(process.cwd(), s.dir)
+    const where = rel === '' ? '.' : rel.startsWith('..') ? s.dir : rel
     const rejects = s.rejects.total > 0 ? ` (${formatCounts(s.rejects.byCode)})` : ''
     process.stdout.write(`prepare ${corpus}: ${s.inputs} inputs = ${s.rows} rows + ${s.rejects.total} rejects${rejects}\n`)
-    process.stdout.write(`units: ${s.unitsBuilt} built, ${s.unitsSkipped} already done, ${s.unitsTotal} in the dataset (part ${s.part.index}/${s.part.count})\n`)
+    if (s.part !== undefined) process.stdout.write(`units: ${s.unitsBuilt} built, ${s.unitsSkipped} already done, ${s.unitsTotal} in the dataset (part ${s.part.index}/${s.part.count})\n`)
+    else process.stdout.write(`units: ${s.unitsTotal} merged\n`)
     if (s.status === 'complete') {
       process.stdout.write(`version ${s.manifest!.version}\n${where}/manifest.json, ${s.manifest!.shards.length} part files; rejects in ${where}/rejects.jsonl\n`)
     } else {
-      process.stdout.write(`part ${s.part.index}/${s.part.count} done; the dataset is complete once every part is built: turnkit merge <part dirs...> --out D\n`)
+      process.stdout.write(`part ${s.part?.index}/${s.part?.count} done; the dataset is complete once every part is built: turnkit merge <part dirs...> --out D\n`)
     }
   }
   if (tooMany) {
     process.stderr.write(
       `turnkit: ${(ratio * 100).toFixed(1)}% of inputs rejected, more than --max-reject-ratio ${maxRejectRatio}: top reasons ${formatCounts(s.rejects.byCode)}. ` +
-        `See rejects.jsonl in ${s.outDir} for each file and reason.\n`,
+        `See rejects.jsonl in ${s.dir} for each file and reason.\n`,
     )
     return 1
   }
@@ -238,7 +240,7 @@ const COMMANDS: Record<string, Command> = {
     async run(dirs, v) {
       const out = str(v.out)
       if (out === undefined || dirs.length === 0) throw new UsageError('expected part directories and --out DIR')
-      const summary = await mergeDatasets(dirs.map((d) => resolve(d)), resolve(out), TOOL)
+      const summary = await DatasetWriter.merge(dirs.map((d) => resolve(d)), resolve(out))
       return printSummary(summary.manifest?.pipeline.name ?? 'merge', summary, Infinity, false)
     },
   },

@@ -1,15 +1,11 @@
 // `turnkit inspect`: what a dataset is, at a glance: schema, version, counts, rejects by reason, a few rows.
-import { readFile } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
-import { readManifest, REJECTS_FILE, type Manifest } from './manifest.js'
-import { openShard } from './parquet-reader.js'
-import { loadSchema, type Row } from './schema.js'
+import { openDataset } from './dataset.js'
+import type { Manifest } from './manifest.js'
 
 export interface Inspection {
   dir: string
   manifest: Manifest
-  /** First rows of the first part file, arrays summarised (`Float32Array(27648) [-23.1, ...]`). */
+  /** First rows, arrays summarised (`Float32Array(27648) [-23.1, ...]`). */
   rows: Record<string, unknown>[]
   /** First ledger lines. */
   rejects: Record<string, unknown>[]
@@ -28,24 +24,16 @@ function summarise(value: unknown): unknown {
 
 /** Read a dataset's manifest, its first `rows` rows and first ledger lines. Throws naming the file when unreadable. */
 export async function inspectDataset(dir: string, { rows = 3 }: { rows?: number } = {}): Promise<Inspection> {
-  const manifest = await readManifest(dir)
+  const dataset = await openDataset(dir)
   const sample: Record<string, unknown>[] = []
-  const first = manifest.shards[0]
-  if (rows > 0 && first !== undefined) {
-    const shard = await openShard(join(dir, first.file), await loadSchema(manifest.schema.id))
-    for (let g = 0; g < shard.metadata.rowGroups && sample.length < rows; g++) {
-      for (const row of await shard.readRowGroup(g)) {
-        if (sample.length >= rows) break
-        sample.push(Object.fromEntries(Object.entries(row as Row).map(([k, v]) => [k, summarise(v)])))
-      }
+  if (rows > 0) {
+    for await (const row of dataset.rows()) {
+      sample.push(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, summarise(v)])))
+      if (sample.length >= rows) break
     }
-    shard.close()
   }
-  const ledgerPath = join(dir, REJECTS_FILE)
-  const rejects = existsSync(ledgerPath)
-    ? (await readFile(ledgerPath, 'utf8')).split('\n').filter((l) => l !== '').slice(0, 5).map((l) => JSON.parse(l) as Record<string, unknown>)
-    : []
-  return { dir, manifest, rows: sample, rejects }
+  const rejects = (await dataset.rejects()).slice(0, 5) as unknown as Record<string, unknown>[]
+  return { dir, manifest: dataset.manifest, rows: sample, rejects }
 }
 
 /** The inspection as text for a terminal. */

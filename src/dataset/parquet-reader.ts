@@ -1,14 +1,19 @@
-// Parquet shard -> rows, one row group at a time. A file on disk is opened as a lazy Blob (fs.openAsBlob), so
-// parquet-wasm reads the footer and the requested row group's bytes only; wasm memory (which never shrinks)
-// then holds one row group, not the shard.
+// The one Parquet reader: a file (or its bytes) -> rows, one row group at a time, only the columns asked for
+// (hyparquet's `parquetRead({ columns, rowStart, rowEnd })` is the model). A file on disk is opened as a lazy Blob
+// (fs.openAsBlob), so parquet-wasm reads the footer and the requested row group's column chunks only; wasm
+// memory (which never shrinks) then holds one row group of those columns, not the file. Every read of a
+// turnkit part file, a dataset and a corpus' own Parquet goes through here; nothing else imports parquet-wasm
+// to read.
 
 import { openAsBlob } from 'node:fs'
-import { type Data, type Schema, tableFromIPC } from 'apache-arrow'
+import { type Schema, tableFromIPC } from 'apache-arrow'
 import { Compression, ParquetFile } from 'parquet-wasm'
-import { type FieldType, parseFieldType, type RecordSchema, type Row, typeNameOfArrow } from './schema.js'
+import type { Row } from '../kinds/record.js'
+import { columnValues, type ValueForm } from './arrow-values.js'
+import { type RecordSchema, typeNameOfArrow } from './schema.js'
 
-/** What the Parquet footer says about a shard, without reading any data page. */
-export interface ShardMetadata {
+/** What the Parquet footer says about a file, without reading any data page. */
+export interface ParquetMetadata {
   /** total rows in the file */
   rows: number
   /** number of row groups */
@@ -21,53 +26,73 @@ export interface ShardMetadata {
   codecs: string[]
 }
 
-/** An open shard for lazy reads. Call `close()` to release the wasm-side handle early (GC would too). */
-export interface ShardFile {
-  /** the path or `(in-memory shard)`, as errors name it */
-  name: string
-  metadata: ShardMetadata
-  /** the file's Arrow schema (from the ARROW:schema footer entry parquet-rs writes) */
-  arrowSchema: Schema
-  /** Rows of row group `index` (0-based), decoded as `Row`s. Throws on an index out of range. */
-  readRowGroup(index: number): Promise<Row[]>
+/** How to read rows. */
+export interface ReadOptions {
+  /** only these columns, in this order (default: every column of the file) */
+  columns?: readonly string[]
+  /** 'typed' (default): turnkit Rows; 'json': plain JSON-like values (see arrow-values.ts) */
+  form?: ValueForm
+}
+
+/** An open Parquet file. Close it (or use `withParquet`) to free the wasm-side handle. */
+export interface ParquetReader {
+  /** the path or `(in-memory file)`, as errors name it */
+  readonly name: string
+  readonly metadata: ParquetMetadata
+  /** the file's Arrow schema (from the ARROW:schema footer entry parquet-rs writes, else derived) */
+  readonly arrowSchema: Schema
+  /**
+   * Rows of row group `index` (0-based). Throws on an index out of range, a column the file does not have
+   * (naming the file and its columns), or a read error naming the file.
+   */
+  readRowGroup(index: number, options?: ReadOptions): Promise<Row[]>
   close(): void
 }
 
 /**
- * Open a shard (a path, or the file's bytes) for lazy reads: reads the footer, and when `schema` is given checks
- * the file's Arrow schema against it. Returns a `ShardFile`.
- * Throws naming the file when it is not Parquet, and naming the file and field when its schema differs
- * (missing, extra or reordered field, other type, other nullability).
+ * Open a Parquet file (a path, or its bytes) for lazy reads: reads the footer and, when `schema` is given, checks
+ * the file's Arrow schema against it. Throws naming the file when it is not Parquet, and naming the file and
+ * field when its schema differs (missing, extra or reordered field, other type, other nullability).
  */
-export async function openShard(source: string | Uint8Array, schema?: RecordSchema): Promise<ShardFile> {
-  const name = typeof source === 'string' ? source : '(in-memory shard)'
-  const file = await openParquet(source, name)
+export async function openParquet(source: string | Uint8Array, { schema }: { schema?: RecordSchema } = {}): Promise<ParquetReader> {
+  const name = typeof source === 'string' ? source : '(in-memory file)'
+  const file = await openFile(source, name)
   let closed = false
   try {
     const metadata = metadataOf(file)
     const arrow = arrowSchemaOf(file, name)
     if (schema !== undefined) checkArrowSchema(arrow, schema, name)
-    const types = arrow.fields.map((f) => {
-      const type = typeNameOfArrow(f.type)
-      if (type.startsWith('arrow:')) throw new Error(`readShard: ${name}: field '${f.name}' has type ${type}, which turnkit does not read`)
-      return parseFieldType(type)
-    })
+    const columnNames = arrow.fields.map((f) => f.name)
     return {
       name,
       metadata,
       arrowSchema: arrow,
-      async readRowGroup(index: number): Promise<Row[]> {
-        if (closed) throw new Error(`readShard: ${name}: read after close()`)
+      async readRowGroup(index, { columns, form = 'typed' } = {}) {
+        if (closed) throw new Error(`${name}: read after close()`)
         if (!Number.isInteger(index) || index < 0 || index >= metadata.rowGroups) {
-          throw new Error(`readShard: ${name}: row group ${index} out of range (file has ${metadata.rowGroups})`)
+          throw new Error(`${name}: row group ${index} out of range (the file has ${metadata.rowGroups})`)
         }
-        const table = tableFromIPC((await file.read({ rowGroups: [index] })).intoIPCStream())
+        for (const column of columns ?? []) {
+          if (!columnNames.includes(column)) throw new Error(`${name}: no column '${column}' (columns: ${columnNames.join(', ')})`)
+        }
+        let table
+        try {
+          table = tableFromIPC((await file.read({ rowGroups: [index], ...(columns ? { columns: [...columns] } : {}) })).intoIPCStream())
+        } catch (error) {
+          throw new Error(`${name}: row group ${index} cannot be read: ${String(error)}`)
+        }
+        if (table.numRows !== metadata.rowGroupRows[index]) {
+          throw new Error(`${name}: row group ${index} read ${table.numRows} rows, its footer says ${metadata.rowGroupRows[index]}`)
+        }
+        // parquet-wasm returns projected columns in file order; rows list them as asked.
+        const fields = table.schema.fields.map((f) => f.name)
         const rows: Row[] = []
         for (const batch of table.batches) {
-          const columns = arrow.fields.map((f, i) => decodeColumn(types[i], batch.data.children[i], name, f.name))
+          const values = fields.map((field, c) => columnValues(batch.data.children[c]!, form, `${name}: column '${field}'`))
+          const order = (columns ?? fields).map((c) => fields.indexOf(c))
           for (let r = 0; r < batch.numRows; r++) {
             const row: Row = {}
-            for (let c = 0; c < columns.length; c++) row[arrow.fields[c].name] = columns[c][r]
+            for (const c of order) row[fields[c]!] = values[c]![r]
             rows.push(row)
           }
         }
@@ -84,69 +109,43 @@ export async function openShard(source: string | Uint8Array, schema?: RecordSche
   }
 }
 
+/** Open `source`, run `use` on it, and close it whatever happens. Returns what `use` returns. */
+export async function withParquet<T>(source: string | Uint8Array, options: { schema?: RecordSchema }, use: (reader: ParquetReader) => Promise<T>): Promise<T> {
+  const reader = await openParquet(source, options)
+  try {
+    return await use(reader)
+  } finally {
+    reader.close()
+  }
+}
+
 /**
- * All rows of a shard (a path, or its bytes), read row group by row group. With `schema`, the file's schema is
- * checked first (see `openShard`). Value types are those of `Row`: a list<float32> is a Float32Array view into
- * its row group's buffer (copy it to keep one row without the rest).
- * Throws what `openShard` throws.
+ * Every row of a Parquet file, row group by row group (see `ReadOptions`); the file is closed when the loop ends
+ * or breaks. With `schema`, the file's schema is checked first. Throws what `openParquet` and `readRowGroup` throw.
  */
-export async function readShard(source: string | Uint8Array, schema?: RecordSchema): Promise<Row[]> {
-  const shard = await openShard(source, schema)
+export async function* readParquetRows(source: string | Uint8Array, options: ReadOptions & { schema?: RecordSchema } = {}): AsyncGenerator<Row> {
+  const reader = await openParquet(source, options)
   try {
-    const rows: Row[] = []
-    for (let i = 0; i < shard.metadata.rowGroups; i++) for (const row of await shard.readRowGroup(i)) rows.push(row)
-    return rows
+    for (let index = 0; index < reader.metadata.rowGroups; index++) yield* await reader.readRowGroup(index, options)
   } finally {
-    shard.close()
+    reader.close()
   }
+}
+
+/** The footer facts of a Parquet file (a path, or its bytes): rows, row groups, codecs. Throws when it is not Parquet. */
+export async function readParquetMetadata(source: string | Uint8Array): Promise<ParquetMetadata> {
+  return await withParquet(source, {}, async (reader) => reader.metadata)
 }
 
 /**
- * Rows of row group `index` of the shard at `path` (or in `bytes`), schema-checked when `schema` is given.
- * Opens the file for this one read; hold a `ShardFile` from `openShard` to read several.
- */
-export async function readRowGroup(source: string | Uint8Array, index: number, schema?: RecordSchema): Promise<Row[]> {
-  const shard = await openShard(source, schema)
-  try {
-    return await shard.readRowGroup(index)
-  } finally {
-    shard.close()
-  }
-}
-
-/** Yield `{ index, rows }` for each row group of a shard in file order, decoding one at a time. */
-export async function* iterateRowGroups(
-  source: string | Uint8Array,
-  schema?: RecordSchema,
-): AsyncGenerator<{ index: number; rows: Row[] }> {
-  const shard = await openShard(source, schema)
-  try {
-    for (let index = 0; index < shard.metadata.rowGroups; index++) yield { index, rows: await shard.readRowGroup(index) }
-  } finally {
-    shard.close()
-  }
-}
-
-/** The footer facts of a shard (a path, or its bytes): rows, row groups, codecs. Throws when it is not Parquet. */
-export async function readShardMetadata(source: string | Uint8Array): Promise<ShardMetadata> {
-  const name = typeof source === 'string' ? source : '(in-memory shard)'
-  const file = await openParquet(source, name)
-  try {
-    return metadataOf(file)
-  } finally {
-    file.free()
-  }
-}
-
-/**
- * Check a shard's Arrow schema against a turnkit schema: same field names in the same order, same types
+ * Check a file's Arrow schema against a turnkit schema: same field names in the same order, same types
  * (`typeNameOfArrow`), same nullability, and the same `turnkit:schema` id when the file records one.
- * Throws `readShard: <name>: field 'x' is list<float64> in the file, list<float32> in schema audio-text v1`.
+ * Throws `<name>: field 'x' is list<float64> in the file, list<float32> in schema audio-text v1`.
  */
 export function checkArrowSchema(arrow: Schema, schema: RecordSchema, name: string): void {
   const where = `schema ${schema.id} v${schema.version}`
   const fail = (message: string): never => {
-    throw new Error(`readShard: ${name}: ${message}`)
+    throw new Error(`${name}: ${message}`)
   }
   const fileId = arrow.metadata.get('turnkit:schema')
   if (fileId !== undefined && fileId !== schema.id) fail(`written with schema '${fileId}', expected '${schema.id}'`)
@@ -155,7 +154,7 @@ export function checkArrowSchema(arrow: Schema, schema: RecordSchema, name: stri
     const j = fileNames.indexOf(field.name)
     if (j === -1) fail(`field '${field.name}' of ${where} is missing from the file`)
     if (j !== i) fail(`field '${field.name}' is column ${j} in the file, column ${i} in ${where}`)
-    const actual = arrow.fields[j]
+    const actual = arrow.fields[j]!
     const type = typeNameOfArrow(actual.type)
     if (type !== field.type) fail(`field '${field.name}' is ${type} in the file, ${field.type} in ${where}`)
     if (actual.nullable !== field.nullable) {
@@ -167,18 +166,24 @@ export function checkArrowSchema(arrow: Schema, schema: RecordSchema, name: stri
   }
 }
 
-async function openParquet(source: string | Uint8Array, name: string): Promise<ParquetFile> {
-  // A Blob cannot wrap a view of shared memory; shard bytes never are one.
-  const blob = typeof source === 'string' ? await openAsBlob(source) : new Blob([source as Uint8Array<ArrayBuffer>])
+async function openFile(source: string | Uint8Array, name: string): Promise<ParquetFile> {
+  let blob: Blob
+  try {
+    // A Blob cannot wrap a view of shared memory; file bytes never are one.
+    blob = typeof source === 'string' ? await openAsBlob(source) : new Blob([source as Uint8Array<ArrayBuffer>])
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new Error(`${name}: cannot be opened (${code ?? String(error)})`)
+  }
   try {
     return await ParquetFile.fromFile(blob)
   } catch (error) {
     // parquet-wasm rejects with a bare string-like Error ("Parquet error: ..."); say which file it was.
-    throw new Error(`readShard: ${name}: not a readable Parquet file: ${String(error)}`)
+    throw new Error(`${name}: not a readable Parquet file: ${String(error)}`)
   }
 }
 
-function metadataOf(file: ParquetFile): ShardMetadata {
+function metadataOf(file: ParquetFile): ParquetMetadata {
   const meta = file.metadata()
   try {
     const fileMeta = meta.fileMetadata()
@@ -209,82 +214,6 @@ function arrowSchemaOf(file: ParquetFile, name: string): Schema {
   try {
     return tableFromIPC(file.schema().intoIPCStream()).schema
   } catch (error) {
-    throw new Error(`readShard: ${name}: cannot read the Arrow schema: ${String(error)}`)
-  }
-}
-
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
-
-/**
- * Decode one column chunk into one JS value per row (see `Row` for the representation). Lists of numbers become
- * typed-array views into the chunk's buffer; nothing is copied per element.
- */
-function decodeColumn(type: FieldType, data: Data, file: string, field: string): unknown[] {
-  const n = data.length
-  const out = new Array<unknown>(n)
-  const isValid = nullTest(data)
-
-  if (type.kind === 'list') {
-    const offsets = data.valueOffsets as Int32Array
-    const child = data.children[0]
-    if (child.nullCount > 0) throw new Error(`readShard: ${file}: field '${field}' holds null list items, which turnkit never writes`)
-    const item = type.item
-    if (item.kind === 'scalar' && (item.scalar === 'int32' || item.scalar === 'int64' || item.scalar === 'float32' || item.scalar === 'float64')) {
-      const values = child.values as Int32Array | BigInt64Array | Float32Array | Float64Array
-      for (let i = 0; i < n; i++) {
-        out[i] = isValid(i) ? values.subarray(child.offset + offsets[data.offset + i], child.offset + offsets[data.offset + i + 1]) : null
-      }
-      return out
-    }
-    // Decode the whole child once, then hand each row its slice.
-    const base = offsets[data.offset]
-    const end = offsets[data.offset + n]
-    const items = decodeColumn(item, child.slice(base, end - base), file, field)
-    for (let i = 0; i < n; i++) {
-      out[i] = isValid(i) ? items.slice(offsets[data.offset + i] - base, offsets[data.offset + i + 1] - base) : null
-    }
-    return out
-  }
-
-  switch (type.scalar) {
-    case 'utf8':
-    case 'binary': {
-      const offsets = data.valueOffsets as Int32Array
-      const bytes = data.values as Uint8Array
-      for (let i = 0; i < n; i++) {
-        if (!isValid(i)) {
-          out[i] = null
-          continue
-        }
-        const slice = bytes.subarray(offsets[data.offset + i], offsets[data.offset + i + 1])
-        out[i] = type.scalar === 'utf8' ? utf8Decoder.decode(slice) : slice.slice() // binary: a copy it can own
-      }
-      return out
-    }
-    case 'bool': {
-      const bits = data.values as Uint8Array
-      for (let i = 0; i < n; i++) {
-        const at = data.offset + i
-        out[i] = isValid(i) ? (bits[at >> 3] & (1 << (at & 7))) !== 0 : null
-      }
-      return out
-    }
-    case 'int32':
-    case 'int64':
-    case 'float32':
-    case 'float64': {
-      const values = data.values as Int32Array | BigInt64Array | Float32Array | Float64Array
-      for (let i = 0; i < n; i++) out[i] = isValid(i) ? values[data.offset + i] : null
-      return out
-    }
-  }
-}
-
-function nullTest(data: Data): (i: number) => boolean {
-  const bitmap = data.nullBitmap
-  if (data.nullCount === 0 || bitmap === undefined || bitmap.length === 0) return () => true
-  return (i) => {
-    const at = data.offset + i
-    return (bitmap[at >> 3] & (1 << (at & 7))) !== 0
+    throw new Error(`${name}: cannot read the Arrow schema: ${String(error)}`)
   }
 }

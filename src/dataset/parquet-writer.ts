@@ -31,7 +31,8 @@ import {
 import { positiveInt, resolveConfig } from '../config.js'
 import { writeFileAtomic } from './atomic.js'
 import { sha256Bytes } from './hash.js'
-import { arrowSchema, type FieldDef, type FieldType, parseFieldType, type RecordSchema, type Row } from './schema.js'
+import { arrowSchema, type FieldDef, type FieldType, parseFieldType, type RecordSchema } from './schema.js'
+import type { Row } from '../kinds/record.js'
 
 /**
  * Codecs a shard may use ('lz4' is Parquet's LZ4_RAW). zstd is the default. Measured on a 1000 x 216 x 128 shard

@@ -1,4 +1,4 @@
-// The trainer's reader over one dataset directory: rows come off disk one Parquet row group at a time, in an
+// The trainer's reader over one dataset (`Dataset.stream`): rows come off disk one Parquet row group at a time, in an
 // order that is a pure function of (seed, epoch), behind a cursor `{ epoch, position }` that is the whole
 // resume state. Nothing here holds more than a bounded number of row groups, whatever the dataset size.
 //
@@ -15,15 +15,13 @@
 // A shuffle buffer that fills and drains (webdataset's `shuffle(n)`) would make item k depend on every earlier
 // read; windows make item k depend only on (seed, epoch, k), so `seek` reads just the window holding k.
 
-import { openAsBlob } from 'node:fs'
 import { join } from 'node:path'
-import { DataType, tableFromIPC, Vector } from 'apache-arrow'
-import { ParquetFile } from 'parquet-wasm'
 import { resolveConfig } from '../config.js'
-import { type Manifest, readManifest } from './manifest.js'
-import { openShard, type ShardFile } from './parquet-reader.js'
-import type { RecordSchema, Row } from './schema.js'
+import type { Dataset, RowGroupRef } from './dataset.js'
+import type { Manifest } from './manifest.js'
+import { openParquet, type ParquetReader } from './parquet-reader.js'
 import { rngFor, shuffleInPlace } from '../random.js'
+import type { Row } from '../kinds/record.js'
 
 /** Where a stream stands: `position` items of epoch `epoch` have been emitted. The whole resume state (JSON). */
 export interface Cursor {
@@ -47,23 +45,10 @@ export interface ShardStreamConfig {
    * weights with rngFor(seed, epoch)). Default null: every item once per epoch.
    */
   counts: EpochCounts | null
-  /** when given, each shard's Arrow schema is checked against it on open (default null: not checked) */
-  schema: RecordSchema | null
 }
 
 /** Defaults of `ShardStream.open`. */
-export const SHARD_STREAM_DEFAULTS: ShardStreamConfig = { seed: 0, windowBlocks: 4, prefetchWindows: 1, counts: null, schema: null }
-
-/** One (shard, row group): the unit read from disk. */
-export interface Block {
-  /** index into manifest.shards */
-  shard: number
-  file: string
-  rowGroup: number
-  /** global index of the block's first row */
-  firstIndex: number
-  rows: number
-}
+export const SHARD_STREAM_DEFAULTS: ShardStreamConfig = { seed: 0, windowBlocks: 4, prefetchWindows: 1, counts: null }
 
 /** One emitted item. `row` may be emitted several times in an epoch (count > 1): treat it as read-only. */
 export interface StreamItem {
@@ -129,11 +114,11 @@ export class ShardStream {
   readonly dir: string
   readonly manifest: Manifest
   readonly config: ShardStreamConfig
-  /** every (shard, row group) in natural order */
-  readonly blocks: readonly Block[]
+  /** every (part file, row group) in natural order */
+  readonly blocks: readonly RowGroupRef[]
   /** rows in the dataset */
   readonly rows: number
-  private readonly shards: ShardFile[]
+  private readonly parts: ParquetReader[]
   private current: Cursor = { epoch: 0, position: 0 }
   private readonly plans = new Map<number, EpochPlan>()
   private readonly windows = new Map<string, WindowEntry>()
@@ -142,48 +127,34 @@ export class ShardStream {
   // peak, and a shard handle must not be freed while a read borrows it.
   private readChain: Promise<unknown> = Promise.resolve()
 
-  private constructor(dir: string, manifest: Manifest, config: ShardStreamConfig, shards: ShardFile[], blocks: Block[]) {
-    this.dir = dir
-    this.manifest = manifest
+  private constructor(dataset: Dataset, config: ShardStreamConfig, parts: ParquetReader[]) {
+    this.dir = dataset.dir
+    this.manifest = dataset.manifest
     this.config = config
-    this.shards = shards
-    this.blocks = blocks
-    this.rows = manifest.rows
+    this.parts = parts
+    this.blocks = dataset.rowGroups
+    this.rows = dataset.manifest.rows
   }
 
   /**
-   * Read `<dir>/manifest.json` and every shard's Parquet footer (no data pages) and build the block list.
-   * Throws on a bad setting (ConfigError naming it), what `readManifest` and `openShard` throw, or a shard whose
-   * footer row count differs from the manifest's, naming the file and both counts.
+   * A stream over `dataset` (use `dataset.stream(config)`): opens each part file's footer again for the stream's
+   * own reads. Throws on a bad setting (ConfigError naming it) or a part file that cannot be opened.
    */
-  static async open(dir: string, config: Partial<ShardStreamConfig> = {}): Promise<ShardStream> {
+  static async open(dataset: Dataset, config: Partial<ShardStreamConfig> = {}): Promise<ShardStream> {
     const resolved = resolveConfig('ShardStream', SHARD_STREAM_DEFAULTS, config, {
       seed: (v) => (Number.isInteger(v) ? undefined : 'must be an integer'),
       windowBlocks: (v) => (Number.isInteger(v) && v > 0 ? undefined : 'must be a positive integer'),
       prefetchWindows: (v) => (Number.isInteger(v) && v >= 0 ? undefined : 'must be an integer >= 0'),
     })
-    const manifest = await readManifest(dir)
-    const shards: ShardFile[] = []
-    const blocks: Block[] = []
+    // Each part file stays open for the stream's life: a window reads row groups of any of them.
+    const parts: ParquetReader[] = []
     try {
-      let firstIndex = 0
-      for (const [s, entry] of manifest.shards.entries()) {
-        const shard = await openShard(join(dir, entry.file), resolved.schema ?? undefined)
-        shards.push(shard)
-        if (shard.metadata.rows !== entry.rows) {
-          throw new Error(`ShardStream: ${join(dir, entry.file)}: ${shard.metadata.rows} rows in the file, manifest says ${entry.rows}`)
-        }
-        for (const [rowGroup, rows] of shard.metadata.rowGroupRows.entries()) {
-          if (rows === 0) continue // an empty row group holds nothing to shuffle or read
-          blocks.push({ shard: s, file: entry.file, rowGroup, firstIndex, rows })
-          firstIndex += rows
-        }
-      }
+      for (const entry of dataset.manifest.shards) parts.push(await openParquet(join(dataset.dir, entry.file)))
     } catch (error) {
-      for (const shard of shards) shard.close()
+      for (const part of parts) part.close()
       throw error
     }
-    const stream = new ShardStream(dir, manifest, resolved, shards, blocks)
+    const stream = new ShardStream(dataset, resolved, parts)
     if (resolved.counts instanceof Uint32Array) stream.checkCounts(resolved.counts, 'counts')
     return stream
   }
@@ -238,7 +209,7 @@ export class ShardStream {
     const block = this.blockOf(index)
     const rows = window.rows.get(block) as Row[]
     this.current = { epoch, position: position + 1 }
-    return { row: rows[index - this.blocks[block].firstIndex], index, epoch, position, cursor: { ...this.current } }
+    return { row: rows[index - this.blocks[block].firstRow], index, epoch, position, cursor: { ...this.current } }
   }
 
   /** The next `n` items (see `next`), crossing into the next epoch when needed. */
@@ -256,57 +227,13 @@ export class ShardStream {
   }
 
   /**
-   * Every record key in global index order, reading only the `key` column of one row group at a time (Parquet
-   * column projection: no log-mel or image bytes are decoded).
-   */
-  async keys(): Promise<string[]> {
-    const key = this.config.schema?.sortKey ?? 'key' // every turnkit schema so far sorts by `key`
-    const keys: string[] = []
-    for await (const { row } of this.scanColumns([key])) keys.push(row[key] as string)
-    return keys
-  }
-
-  /**
-   * Yield `{ index, row }` for every row in global index order, with only `columns` decoded (utf8 -> string,
-   * numbers -> number, lists of numbers -> typed arrays, other lists -> arrays), one row group at a time.
-   * For the domain classifier's texts: `scanColumns(['key', 'token_ids'])`. Throws naming the file when a
-   * column is missing.
-   */
-  async *scanColumns(columns: readonly string[]): AsyncGenerator<{ index: number; row: Row }> {
-    let index = 0
-    for (const [s, entry] of this.manifest.shards.entries()) {
-      const path = join(this.dir, entry.file)
-      const names = this.shards[s].arrowSchema.fields.map((f) => f.name)
-      for (const column of columns) {
-        if (!names.includes(column)) throw new Error(`ShardStream: ${path}: no column '${column}' (columns: ${names.join(', ')})`)
-      }
-      const file = await ParquetFile.fromFile(await openAsBlob(path))
-      try {
-        for (const [rowGroup, rows] of this.shards[s].metadata.rowGroupRows.entries()) {
-          if (rows === 0) continue
-          const table = tableFromIPC((await file.read({ rowGroups: [rowGroup], columns: [...columns] })).intoIPCStream())
-          if (table.numRows !== rows) throw new Error(`ShardStream: ${path}: row group ${rowGroup} read ${table.numRows} rows, footer says ${rows}`)
-          const vectors = columns.map((c) => table.getChild(c) as Vector)
-          for (let r = 0; r < rows; r++) {
-            const row: Row = {}
-            for (const [c, column] of columns.entries()) row[column] = plainValue(vectors[c].get(r))
-            yield { index: index++, row }
-          }
-        }
-      } finally {
-        file.free()
-      }
-    }
-  }
-
-  /**
    * Release every held window and, once reads in flight have finished, every shard handle. The stream cannot be
    * read afterwards.
    */
   async close(): Promise<void> {
     for (const key of [...this.windows.keys()]) this.release(key)
     await this.readChain
-    for (const shard of this.shards) shard.close()
+    for (const part of this.parts) part.close()
   }
 
   private checkCounts(counts: Uint32Array, what: string): void {
@@ -326,9 +253,9 @@ export class ShardStream {
       const blocks = order.slice(i, i + this.config.windowBlocks)
       let length = 0
       for (const b of blocks) {
-        const { firstIndex, rows } = this.blocks[b]
+        const { firstRow, rows } = this.blocks[b]
         if (counts === null) length += rows
-        else for (let r = 0; r < rows; r++) length += counts[firstIndex + r]
+        else for (let r = 0; r < rows; r++) length += counts[firstRow + r]
       }
       windows.push({ blocks, start, length })
       start += length
@@ -354,10 +281,10 @@ export class ShardStream {
     const order = new Uint32Array(window.length)
     let at = 0
     for (const b of window.blocks) {
-      const { firstIndex, rows } = this.blocks[b]
+      const { firstRow, rows } = this.blocks[b]
       for (let r = 0; r < rows; r++) {
-        const c = plan.counts === null ? 1 : plan.counts[firstIndex + r]
-        for (let k = 0; k < c; k++) order[at++] = firstIndex + r
+        const c = plan.counts === null ? 1 : plan.counts[firstRow + r]
+        for (let k = 0; k < c; k++) order[at++] = firstRow + r
       }
     }
     return shuffleInPlace(order, rngFor(this.config.seed, plan.epoch, 'window', w))
@@ -403,9 +330,9 @@ export class ShardStream {
       if (entry.released) return { order: new Uint32Array(0), rows } // dropped by a seek before its turn came
       const order = this.windowOrder(plan, w)
       for (const b of window.blocks) {
-        const { shard, rowGroup } = this.blocks[b]
+        const { part, rowGroup } = this.blocks[b]
         this.counters.rowGroupReads += 1
-        rows.set(b, await this.shards[shard].readRowGroup(rowGroup))
+        rows.set(b, await this.parts[part].readRowGroup(rowGroup))
       }
       return { order, rows }
     })
@@ -431,9 +358,9 @@ export class ShardStream {
     else entry.promise.then(done, done)
   }
 
-  /** The block holding global row `index` (binary search over firstIndex). */
+  /** The block holding global row `index` (binary search over firstRow). */
   private blockOf(index: number): number {
-    return lastAtOrBefore(this.blocks.length, (i) => this.blocks[i].firstIndex, index)
+    return lastAtOrBefore(this.blocks.length, (i) => this.blocks[i].firstRow, index)
   }
 }
 
@@ -443,15 +370,6 @@ function windowAt(plan: EpochPlan, position: number): number {
   // An empty window shares its start with the next one, and the last window starting at or before `position`
   // ends after it (the next one starts after it, or the epoch ends after it), so `lo` is never empty.
   return lo
-}
-
-/** An Arrow cell as a plain JS value: nested lists become arrays, numeric lists typed arrays (copies). */
-function plainValue(value: unknown): unknown {
-  if (value instanceof Vector) {
-    if (DataType.isInt(value.type) || DataType.isFloat(value.type)) return value.toArray().slice()
-    return Array.from({ length: value.length }, (_, i) => plainValue(value.get(i)))
-  }
-  return value
 }
 
 /** Binary search over `n` ascending starts: the last index whose start is <= `value` (0 when none is). */

@@ -69,3 +69,47 @@ function wrap(open: string, parts: string[], close: string, step: string, pad: s
   const inner = pad + step
   return `${open}\n${inner}${parts.join(`,\n${inner}`)}\n${pad}${close}`
 }
+
+/**
+ * Parse JSON as corpora ship it: Python's json.dump may have written NaN, Infinity and -Infinity
+ * (allow_nan=True), which JSON.parse refuses; those tokens (outside strings) become null, so a NaN box reads as
+ * [null, ...] and is refused downstream as non-finite. Throws naming `source` when the text is not JSON even so.
+ */
+export function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (first) {
+    const patched = text.replace(/"(?:[^"\\]|\\.)*"|-?\bInfinity\b|\bNaN\b/g, (m) => (m.startsWith('"') ? m : 'null'))
+    try {
+      return JSON.parse(patched)
+    } catch {
+      throw new Error(`${source}: not valid JSON: ${(first as Error).message}`)
+    }
+  }
+}
+
+/** A line of a JSON Lines text that did not parse: its 1-based number and why. */
+export interface BadJsonLine {
+  line: number
+  message: string
+}
+
+/**
+ * Parse JSON Lines text (one value per line, as `parseJson` reads them; blank lines skipped). Lines that do not
+ * parse are returned in `bad`, not thrown, so a caller can ledger them, skip a torn last line, or fail.
+ */
+export function parseJsonLines(text: string): { values: unknown[]; lines: number[]; bad: BadJsonLine[] } {
+  const values: unknown[] = []
+  const lines: number[] = []
+  const bad: BadJsonLine[] = []
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return
+    try {
+      values.push(parseJson(line, `line ${i + 1}`))
+      lines.push(i + 1)
+    } catch (error) {
+      bad.push({ line: i + 1, message: (error as Error).message.replace(`line ${i + 1}: `, '') })
+    }
+  })
+  return { values, lines, bad }
+}

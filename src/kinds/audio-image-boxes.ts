@@ -15,9 +15,9 @@ import { resolveInside } from './paths.js'
 import { reject, type Reject } from './reject.js'
 import type { SourceRecord } from './record.js'
 import type { Stage } from './record.js'
-import type { Row } from '../dataset/schema.js'
 import { resolveAudioSettings } from './audio-text.js'
 import type { JsonObject } from '../formats/json.js'
+import type { Row } from './record.js'
 
 export const AUDIO_VISUAL_CORPORA = ['vggsound', 'vggss', 'music', 'music-solo', 'flickr-soundnet'] as const
 export type AudioVisualCorpus = (typeof AUDIO_VISUAL_CORPORA)[number]

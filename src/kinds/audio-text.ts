@@ -2,7 +2,7 @@
 // and descriptors from one FFT pass, tokenize every caption. Built inside each worker from plain JSON options.
 import { stat } from 'node:fs/promises'
 import { ConfigError } from '../config.js'
-import type { AudioCaptionSource } from '../../pipelines/audio-retrieval.js'
+import type { SourceRecord } from './record.js'
 import { decodeWithFfmpeg, resolveDecodeConfig, type DecodeConfig, type Resampler } from '../audio/decode.js'
 import { ffmpegBinary, type FfmpegBinary } from '../audio/ffmpeg.js'
 import { createLogMel, resolveLogMelConfig, type LogMelConfig } from '../audio/log-mel.js'
@@ -12,8 +12,21 @@ import { createTokenizer, TOKENIZER_DEFAULTS, type TokenizerConfig } from '../te
 import { resolveInside } from './paths.js'
 import { reject, type Reject } from './reject.js'
 import type { Stage } from './record.js'
-import type { Row } from '../dataset/schema.js'
 import type { JsonObject } from '../formats/json.js'
+import type { Row } from './record.js'
+
+export const AUDIO_RETRIEVAL_CORPORA = ['audiocaps', 'clotho'] as const
+export type AudioRetrievalCorpus = (typeof AUDIO_RETRIEVAL_CORPORA)[number]
+
+/** One audio clip with its captions, as listed from the raw corpus. */
+export interface AudioCaptionSource extends SourceRecord {
+  corpus: AudioRetrievalCorpus
+  split: string
+  /** Captions in corpus order (AudioCaps: by audiocap_id; Clotho: caption_1..caption_5), empty cells dropped. */
+  captions: string[]
+  /** Corpus ids as `name:value`: AudioCaps `youtube_id:…` then each `audiocap_id:…`; Clotho `file_name:…`. */
+  sourceIds: string[]
+}
 
 /** Options of the audio-text stage, as the CLI passes them. */
 export interface AudioTextOptions {

@@ -2,15 +2,38 @@
 // decode / orient / resize the image with its box (prepareImage), and emit the stored JPEG with the box
 // normalized to it. Built inside each worker from plain JSON options.
 import { stat } from 'node:fs/promises'
-import type { GroundingSource } from '../../pipelines/grounding.js'
+import type { SourceRecord } from './record.js'
+import type { BoxXywh } from '../image/boxes.js'
 import { IMAGE_ENCODER_VERSIONS, prepareImage, resolveImageConfig, type ImageConfig } from '../image/image-stage.js'
 import { loadVocab } from '../text/vocab.js'
 import { createTokenizer, TOKENIZER_DEFAULTS, type TokenizerConfig } from '../text/wordpiece.js'
 import { resolveInside } from './paths.js'
 import { reject, type Reject } from './reject.js'
 import type { Stage } from './record.js'
-import type { Row } from '../dataset/schema.js'
 import type { JsonObject } from '../formats/json.js'
+import type { Row } from './record.js'
+
+export const GROUNDING_CORPORA = ['refcoco', 'refcoco+', 'refcocog', 'referitgame', 'flickr30k-entities'] as const
+export type GroundingCorpus = (typeof GROUNDING_CORPORA)[number]
+
+/** One referred object: its image, box and every expression that refers to it. */
+export interface GroundingSource extends SourceRecord {
+  corpus: GroundingCorpus
+  split: string
+  /** `source` is the image, relative to the corpus root. Box [x, y, w, h] in pixels of that image, continuous
+   * coordinates (a box over pixel columns 10..19 is x 10, w 10), in the frame the annotators saw. */
+  boxPx: BoxXywh
+  /** Image size [width, height] in pixels that the annotation file states, or null when it states none; the stage
+   * refuses an image whose decoded size differs (a wrong or resized image would put the box elsewhere). */
+  annotatedSize: [number, number] | null
+  /** Category name ('' when the corpus has none) and id (-1 when none). */
+  category: string
+  categoryId: number
+  /** Raw referring expressions, whitespace-collapsed, empty ones dropped; at least one. */
+  expressions: string[]
+  /** Corpus ids as `name:value`, e.g. `ref_id:0`, `ann_id:10`, `image_id:1`. */
+  sourceIds: string[]
+}
 
 /** Options of the image-text-box stage, as the CLI passes them. */
 export interface ImageTextBoxOptions {

@@ -12,3 +12,12 @@ export interface SourceRecord {
 
 /** A stage maps one item to the next item or to a Reject; the runner owns concurrency, order and the ledger. */
 export type Stage<In, Out> = (item: In) => Promise<Out | Reject>
+
+/**
+ * A row as the writer takes it and the reader returns it, keyed by field name. Values by type: utf8 string;
+ * int32, float32, float64 number; int64 bigint (the writer also takes a safe-integer number); bool boolean;
+ * binary Uint8Array; list<float32> Float32Array, list<float64> Float64Array, list<int32> Int32Array,
+ * list<int64> BigInt64Array (the writer also takes plain number arrays); other lists are arrays of their items.
+ * The dataset writer checks each row against the schema, naming the field and the row key.
+ */
+export type Row = Record<string, unknown>

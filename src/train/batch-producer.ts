@@ -5,7 +5,8 @@
 import type { MessagePort, Worker } from 'node:worker_threads'
 import { spawnModuleWorker, transferables } from '../etl/module-worker.js'
 import { MixedBatches, type MixedBatch, type MixedBatchesOptions } from './batches.js'
-import { ShardStream, type Cursor } from '../dataset/stream.js'
+import { openDataset, type Dataset } from '../dataset/dataset.js'
+import type { Cursor, ShardStream } from '../dataset/stream.js'
 import { alignWeights, drawCounts, loadWeights } from './sampling.js'
 import { rngFor } from '../random.js'
 
@@ -24,9 +25,9 @@ export interface BatchProducerSpec {
 }
 
 /** Per-epoch counts from weights: N draws with replacement, seeded by (seed, epoch, domain). */
-async function countsFor(stream: ShardStream, weightsPath: string | null, seed: number, domain: string): Promise<((epoch: number) => Uint32Array) | null> {
+async function countsFor(dataset: Dataset, weightsPath: string | null, seed: number, domain: string): Promise<((epoch: number) => Uint32Array) | null> {
   if (weightsPath === null) return null
-  const weights = alignWeights(await loadWeights(weightsPath), await stream.keys())
+  const weights = alignWeights(await loadWeights(weightsPath), await dataset.keys())
   const cache = new Map<number, Uint32Array>()
   return (epoch) => {
     let counts = cache.get(epoch)
@@ -44,14 +45,8 @@ export async function openMixedBatches(spec: BatchProducerSpec): Promise<MixedBa
   const seed = spec.batches.seed
   const windowBlocks = spec.windowBlocks ?? 4
   const open = async (dir: string, weights: string | null, domain: string, cursor: Cursor): Promise<ShardStream> => {
-    const probe = await ShardStream.open(dir, { seed, windowBlocks, prefetchWindows: 1 })
-    const counts = await countsFor(probe, weights, seed, domain)
-    if (counts === null) {
-      probe.seek(cursor)
-      return probe
-    }
-    await probe.close()
-    const stream = await ShardStream.open(dir, { seed, windowBlocks, prefetchWindows: 1, counts })
+    const dataset = await openDataset(dir)
+    const stream = await dataset.stream({ seed, windowBlocks, prefetchWindows: 1, counts: await countsFor(dataset, weights, seed, domain) })
     stream.seek(cursor)
     return stream
   }

@@ -6,10 +6,10 @@
 import { resolveSpecAugmentConfig, specAugment, type SpecAugmentConfig } from '../audio/spec-augment.js'
 import type { BoxXywh } from '../image/boxes.js'
 import { type AugmentConfig, augmentImage, clipToCanvas, letterbox, transformBox } from '../image/augment.js'
-import type { Row } from '../dataset/schema.js'
 import { AUDIO_FRAMES, cropOrPadFrames } from './crop.js'
 import { rngFor } from '../random.js'
 import type { Cursor, ShardStream } from '../dataset/stream.js'
+import type { Row } from '../kinds/record.js'
 
 /** Special token ids of bert-base-uncased: [PAD] 0, [CLS] 101, [SEP] 102, [MASK] 103. */
 export interface SpecialTokens {

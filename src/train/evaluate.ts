@@ -2,31 +2,17 @@
 // paper infers. Each frame is letterboxed to the model's image size (aspect kept) and the predicted box mapped
 // back to the stored image; the audio is the first 216 frames (10 s), padded when shorter.
 import * as tf from '@tensorflow/tfjs-core'
-import { join } from 'node:path'
-import { readManifest } from '../dataset/manifest.js'
-import { openShard } from '../dataset/parquet-reader.js'
-import { loadSchema, type Row } from '../dataset/schema.js'
+import { openDataset } from '../dataset/dataset.js'
 import { letterbox, unletterboxBox } from '../image/augment.js'
 import { cropOrPadFrames, AUDIO_FRAMES } from './crop.js'
 import type { TurnModel } from '../model/turn.js'
 import { seededRandom } from '../random.js'
 import { scoreItems, summarizeCiou, ciou, predictionMask, groundTruthMap, CORPUS_PROTOCOL, type ScoreReport, type CiouSummary, type ScoredItem } from './score.js'
+import type { Row } from '../kinds/record.js'
 
 /** One evaluated item: its ground truth, the predicted box and what overlays need. */
 export interface EvaluatedItem extends ScoredItem {
   box: [number, number, number, number]
-}
-
-/** Rows of an evaluation dataset, one row group at a time. */
-async function* evaluationRows(dir: string): AsyncGenerator<Row> {
-  const manifest = await readManifest(dir)
-  if (manifest.schema.id !== 'audio-image-boxes') throw new Error(`${dir} holds ${manifest.schema.id} records; evaluation needs an audio-image-boxes dataset`)
-  const schema = await loadSchema(manifest.schema.id)
-  for (const shard of manifest.shards) {
-    const file = await openShard(join(dir, shard.file), schema)
-    for (let g = 0; g < file.metadata.rowGroups; g++) yield* await file.readRowGroup(g)
-    file.close()
-  }
 }
 
 /**
@@ -63,8 +49,10 @@ export async function predictDataset(
     })
     pending = []
   }
+  const dataset = await openDataset(dir)
+  if (dataset.schema.id !== 'audio-image-boxes') throw new Error(`${dir} holds ${dataset.schema.id} records; evaluation needs an audio-image-boxes dataset`)
   let seen = 0
-  for await (const row of evaluationRows(dir)) {
+  for await (const row of dataset.rows()) {
     if (seen++ >= limit) break
     if ((row.n_mels as number) !== nMels) throw new Error(`${dir}: n_mels ${String(row.n_mels)}, the model expects ${nMels}`)
     const { pixels, transform } = await letterbox(row.image_jpeg as Uint8Array, size)

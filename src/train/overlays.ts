@@ -7,9 +7,7 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { seededRandom } from '../random.js'
 import { writeFileAtomic } from '../dataset/atomic.js'
-import { readManifest } from '../dataset/manifest.js'
-import { openShard } from '../dataset/parquet-reader.js'
-import { loadSchema } from '../dataset/schema.js'
+import { openDataset } from '../dataset/dataset.js'
 import { BITMAP_GLYPH, bitmapTextSvg, bitmapTextWidth } from './charts.js'
 
 /** Ground truth and prediction colours (saturated green and red; each line has a dark halo for contrast). */
@@ -247,30 +245,19 @@ export async function readOverlayItems(
   selection: OverlaySelection = {},
 ): Promise<OverlayItem[]> {
   const wanted = new Map(selectOverlays(scored, selection).map(({ item }) => [item.key, item]))
-  const manifest = await readManifest(dataDir)
-  if (manifest.schema.id !== 'audio-image-boxes') throw new Error(`overlays: ${dataDir} holds ${manifest.schema.id} records; overlays need an audio-image-boxes dataset`)
-  const schema = await loadSchema(manifest.schema.id)
+  const dataset = await openDataset(dataDir)
+  if (dataset.schema.id !== 'audio-image-boxes') throw new Error(`overlays: ${dataDir} holds ${dataset.schema.id} records; overlays need an audio-image-boxes dataset`)
   const found: OverlayItem[] = []
-  for (const shard of manifest.shards) {
-    const file = await openShard(join(dataDir, shard.file), schema)
-    try {
-      for (let g = 0; g < file.metadata.rowGroups && found.length < wanted.size; g++) {
-        for (const row of await file.readRowGroup(g)) {
-          const item = wanted.get(row.key as string)
-          if (item === undefined) continue
-          found.push({
-            key: item.key,
-            label: item.label,
-            ciou: item.ciou,
-            jpeg: row.image_jpeg as Uint8Array,
-            gtBoxes: (row.boxes as Float32Array[]).map((b) => Array.from(b)),
-            predBox: predictions.get(item.key) ?? null,
-          })
-        }
-      }
-    } finally {
-      file.close()
-    }
+  for await (const row of dataset.rows({ keys: wanted.keys(), columns: ['key', 'image_jpeg', 'boxes'] })) {
+    const item = wanted.get(row.key as string)!
+    found.push({
+      key: item.key,
+      label: item.label,
+      ciou: item.ciou,
+      jpeg: row.image_jpeg as Uint8Array,
+      gtBoxes: (row.boxes as Float32Array[]).map((b) => Array.from(b)),
+      predBox: predictions.get(item.key) ?? null,
+    })
   }
   if (found.length < wanted.size) {
     const have = new Set(found.map((f) => f.key))

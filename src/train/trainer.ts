@@ -18,7 +18,8 @@ import { writeTfjsArtifacts, readNamedTensors } from '../model/checkpoint-io.js'
 import { DomainClassifier } from '../model/domain-classifier.js'
 import { writeFileAtomic } from '../dataset/atomic.js'
 import { checkDatasetDir } from './compat.js'
-import { ShardStream, type Cursor } from '../dataset/stream.js'
+import { openDataset } from '../dataset/dataset.js'
+import type { Cursor } from '../dataset/stream.js'
 import { domainExclusivityWeights, saveWeights } from './sampling.js'
 import { hashSeed, rngFor, shuffleInPlace } from '../random.js'
 import { AdamW, learningRateAt } from './optimizer.js'
@@ -140,14 +141,13 @@ const settingOf = (m: Manifest, ...path: string[]): unknown => path.reduce<unkno
 
 /** Token ids of every item of a dataset, by global row index (for the classifier and the vocabulary map). */
 async function readTexts(dir: string): Promise<{ keys: string[]; texts: Int32Array[][] }> {
-  const stream = await ShardStream.open(dir)
+  const dataset = await openDataset(dir)
   const keys: string[] = []
   const texts: Int32Array[][] = []
-  for await (const { row } of stream.scanColumns(['key', 'token_ids'])) {
+  for await (const row of dataset.rows({ columns: ['key', 'token_ids'] })) {
     keys.push(row.key as string)
     texts.push(row.token_ids as Int32Array[])
   }
-  await stream.close()
   return { keys, texts }
 }
 

@@ -1,0 +1,311 @@
+// The dataset writer: the one place that decides what lands in a dataset directory and in which order. A
+// dataset is built in units (a caller's cut of its inputs, each unit one part file); every unit is written as
+// part file first, unit result last, each atomically, so a unit result on disk means its part file is whole.
+// When every unit is there, `finish` writes the ledger and then the manifest, last: the dataset appears.
+// Resume (skip finished units), partitioned builds (units j % N == i into separate directories) and `merge`
+// follow from that order without any other state. See layout.ts for the file names.
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Row } from '../kinds/record.js'
+import type { RejectCode } from '../kinds/reject.js'
+import { canonicalJson, type JsonObject } from '../formats/json.js'
+import { writeFileAtomic } from './atomic.js'
+import { sha256Hex } from './hash.js'
+import {
+  BUILD_FILE,
+  ENVIRONMENT_FILE,
+  isTemporaryName,
+  LEDGER_FILE,
+  partFileName,
+  STATE_DIR,
+  unitFileName,
+  unitOfFileName,
+} from './layout.js'
+import { buildManifest, type Manifest, type RejectCounts, type SchemaRef, writeManifest } from './manifest.js'
+import { encodeShard, type ShardCompression, type ShardEntry } from './parquet-writer.js'
+import { type RecordSchema, schemaHash } from './schema.js'
+
+/** One line of rejects.jsonl: an input that did not become a row, and why. */
+export interface LedgerLine {
+  key: string
+  /** the input's file, relative to the corpus root; null when the input has none */
+  source: string | null
+  /** the stage that refused it (`list`, `decode`, `image`, ...) */
+  stage: string
+  code: RejectCode
+  message: string
+}
+
+/** What one unit produced, stored as `.turnkit/unit-NNNNN.json` after its part file is on disk. */
+export interface UnitResult {
+  unit: number
+  inputs: number
+  rows: number
+  /** null when every input of the unit was rejected: the unit has no part file */
+  shard: ShardEntry | null
+  rejects: LedgerLine[]
+}
+
+/**
+ * The identity of a build, stored as `.turnkit/run.json`: a resumed or partitioned build, and every directory
+ * given to merge, must match it exactly.
+ */
+export interface BuildIdentity {
+  pipeline: string
+  schema: SchemaRef
+  /** every byte-affecting setting, the writer's own `shards` block included */
+  settings: JsonObject
+  /** the caller's fingerprint of its whole input listing, and how many inputs it holds */
+  source: { fingerprint: string; inputs: number }
+  units: number
+  shardRows: number
+}
+
+/** What a build directory holds now. */
+export interface BuildStatus {
+  dir: string
+  /** `complete`: the manifest is written. `partial`: units are missing (other parts of a partitioned build). */
+  status: 'complete' | 'partial'
+  unitsTotal: number
+  /** counts over the units present */
+  inputs: number
+  rows: number
+  rejects: RejectCounts
+  manifest?: Manifest
+}
+
+/** What opening a dataset for writing needs. */
+export interface DatasetWriterOptions {
+  /** pipeline name as the user typed it (`clotho`) */
+  pipeline: string
+  schema: RecordSchema
+  /** every setting of the pipeline that changes bytes; the writer adds its own `shards` block */
+  settings: JsonObject
+  source: { fingerprint: string; inputs: number }
+  /** how many units the whole build has */
+  units: number
+  /** inputs per unit (a part file holds fewer rows when some inputs are rejected) */
+  shardRows: number
+  /** Parquet codec of every part file; default zstd */
+  compression?: ShardCompression
+  /** recorded in the manifest, not hashed into the version */
+  tool: { name: string; version: string }
+}
+
+const readJson = async <T>(path: string): Promise<T> => JSON.parse(await readFile(path, 'utf8')) as T
+
+/**
+ * Writes one dataset directory unit by unit (see the top of this file). Open with `DatasetWriter.open`; write
+ * each unit with `writeUnit`; `finish` writes the ledger and the manifest once every unit is present.
+ */
+export class DatasetWriter {
+  private constructor(
+    readonly dir: string,
+    readonly identity: BuildIdentity,
+    private readonly schema: RecordSchema | null,
+    private readonly compression: ShardCompression,
+    private readonly tool: { name: string; version: string },
+  ) {}
+
+  /**
+   * Open `dir` for a build: create it, delete temporaries a killed writer left, and record the build's identity
+   * (or, when `dir` already holds a build, check that it is this one). Throws when `dir` holds another build,
+   * naming every setting that differs.
+   */
+  static async open(dir: string, options: DatasetWriterOptions): Promise<DatasetWriter> {
+    const compression = options.compression ?? 'zstd'
+    const identity: BuildIdentity = {
+      pipeline: options.pipeline,
+      schema: { id: options.schema.id, version: options.schema.version, hash: schemaHash(options.schema) },
+      settings: { ...options.settings, shards: { shardRows: options.shardRows, compression } },
+      source: options.source,
+      units: options.units,
+      shardRows: options.shardRows,
+    }
+    await mkdir(join(dir, STATE_DIR), { recursive: true })
+    await removeTemporaries(dir)
+    const identityPath = join(dir, STATE_DIR, BUILD_FILE)
+    if (existsSync(identityPath)) {
+      const existing = await readJson<BuildIdentity>(identityPath)
+      if (canonicalJson(existing) !== canonicalJson(identity)) {
+        throw new Error(`${dir} already holds a different build (${identityDifference(existing, identity)}): use another --out, or delete it to start over`)
+      }
+    } else {
+      await writeFileAtomic(identityPath, JSON.stringify(identity, null, 2) + '\n')
+    }
+    // The tool that built the units goes into the manifest, also when another process merges them.
+    await writeFileAtomic(join(dir, STATE_DIR, ENVIRONMENT_FILE), JSON.stringify({ tool: options.tool }) + '\n')
+    return new DatasetWriter(dir, identity, options.schema, compression, options.tool)
+  }
+
+  /** Units whose result is on disk and whose part file has the recorded size: a resumed build skips them. */
+  async finishedUnits(): Promise<Set<number>> {
+    const finished = new Set<number>()
+    for (const [unit, result] of await readUnitResults(this.dir)) {
+      if (result.shard === null) {
+        finished.add(unit)
+        continue
+      }
+      try {
+        if ((await stat(join(this.dir, result.shard.file))).size === result.shard.bytes) finished.add(unit)
+      } catch {
+        // part file gone: the unit is rebuilt
+      }
+    }
+    return finished
+  }
+
+  /**
+   * Write unit `unit`: its rows (sorted by the schema's sort key) as its part file, then its result record.
+   * `inputs` is how many inputs the unit had; it must equal rows + rejects. Returns the unit's result.
+   * Throws what `encodeShard` throws (a row that does not fit the schema) or the fs error.
+   */
+  async writeUnit(unit: number, { rows, rejects, inputs }: { rows: readonly Row[]; rejects: readonly LedgerLine[]; inputs: number }): Promise<UnitResult> {
+    if (this.schema === null) throw new Error(`DatasetWriter: ${this.dir} was opened to merge, not to write units`)
+    if (!Number.isInteger(unit) || unit < 0 || unit >= this.identity.units) throw new Error(`DatasetWriter: unit ${unit} is not in [0, ${this.identity.units})`)
+    if (rows.length + rejects.length !== inputs) throw new Error(`DatasetWriter: unit ${unit}: ${rows.length} rows + ${rejects.length} rejects is not its ${inputs} inputs`)
+    const file = partFileName(unit)
+    let shard: ShardEntry | null = null
+    if (rows.length > 0) {
+      const bytes = await encodeShard(this.schema, rows, { compression: this.compression })
+      // Part file first, unit result last: a result on disk means its part file is complete.
+      await writeFileAtomic(join(this.dir, file), bytes)
+      shard = { file, rows: rows.length, bytes: bytes.length, sha256: `sha256:${sha256Hex(bytes)}` }
+    } else {
+      await rm(join(this.dir, file), { force: true }) // every input of this unit was rejected
+    }
+    const result: UnitResult = { unit, inputs, rows: rows.length, shard, rejects: [...rejects] }
+    await writeFileAtomic(join(this.dir, STATE_DIR, unitFileName(unit)), JSON.stringify(result) + '\n')
+    return result
+  }
+
+  /**
+   * When every unit is present, write rejects.jsonl and then manifest.json (last, atomically): the dataset
+   * becomes visible. Otherwise report the partial build. Returns the directory's status.
+   */
+  async finish(): Promise<BuildStatus> {
+    const results = await readUnitResults(this.dir)
+    const counts = totals(results.values())
+    const base = { dir: this.dir, unitsTotal: this.identity.units, ...counts }
+    for (let unit = 0; unit < this.identity.units; unit++) if (!results.has(unit)) return { ...base, status: 'partial' }
+    const ordered = [...results.values()].sort((a, b) => a.unit - b.unit)
+    await writeFileAtomic(join(this.dir, LEDGER_FILE), ordered.flatMap((r) => r.rejects).map((line) => JSON.stringify(line) + '\n').join(''))
+    const manifest = buildManifest({
+      schema: this.identity.schema,
+      pipeline: { name: this.identity.pipeline, settings: this.identity.settings },
+      source: this.identity.source,
+      tool: this.tool,
+      shards: ordered.flatMap((r) => (r.shard ? [r.shard] : [])),
+      inputs: counts.inputs,
+      rejects: counts.rejects,
+    })
+    await writeManifest(this.dir, manifest)
+    return { ...base, status: 'complete', manifest }
+  }
+
+  /**
+   * Merge the directories of a partitioned build (`--part i/N`) into `outDir`: part files and unit results are
+   * copied as they are, so the result is byte-identical to a single build over the whole listing. `outDir` may
+   * be one of `dirs`. Throws naming the directory when one is not a build, comes from another build (settings or
+   * listing differ), disagrees with another on a unit, or when units are missing from all of them.
+   */
+  static async merge(dirs: readonly string[], outDir: string): Promise<BuildStatus> {
+    if (dirs.length === 0) throw new Error('merge: no directories given')
+    let identity: BuildIdentity | undefined
+    let tool: { name: string; version: string } | undefined
+    const seen = new Map<number, { dir: string; sha256: string | null }>()
+    const copies: { from: string; to: string }[] = []
+    for (const dir of dirs) {
+      const buildPath = join(dir, STATE_DIR, BUILD_FILE)
+      if (!existsSync(buildPath)) throw new Error(`${dir} is not a turnkit prepare output (no ${STATE_DIR}/${BUILD_FILE})`)
+      const build = await readJson<BuildIdentity>(buildPath)
+      identity ??= build
+      if (canonicalJson(build) !== canonicalJson(identity)) throw new Error(`${dir} was built from another listing or with other settings than ${dirs[0]}: only parts of one build can be merged`)
+      tool ??= (await readJson<{ tool: { name: string; version: string } }>(join(dir, STATE_DIR, ENVIRONMENT_FILE))).tool
+      for (const [unit, result] of await readUnitResults(dir)) {
+        const sha = result.shard?.sha256 ?? null
+        const previous = seen.get(unit)
+        if (previous !== undefined) {
+          if (previous.sha256 !== sha) throw new Error(`merge: unit ${unit} differs between ${previous.dir} and ${dir}`)
+          continue
+        }
+        seen.set(unit, { dir, sha256: sha })
+        if (dir === outDir) continue
+        if (result.shard) copies.push({ from: join(dir, result.shard.file), to: join(outDir, result.shard.file) })
+        copies.push({ from: join(dir, STATE_DIR, unitFileName(unit)), to: join(outDir, STATE_DIR, unitFileName(unit)) })
+      }
+    }
+    const build = identity as BuildIdentity
+    const missing = Array.from({ length: build.units }, (_, u) => u).filter((u) => !seen.has(u))
+    if (missing.length > 0) throw new Error(`merge: units ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''} are in none of the given directories: build the missing parts first`)
+    await mkdir(join(outDir, STATE_DIR), { recursive: true })
+    await writeFileAtomic(join(outDir, STATE_DIR, BUILD_FILE), JSON.stringify(build, null, 2) + '\n')
+    await writeFileAtomic(join(outDir, STATE_DIR, ENVIRONMENT_FILE), JSON.stringify({ tool }) + '\n')
+    // Part file before its unit result, as writeUnit does, so a merge killed midway leaves a resumable directory.
+    for (const { from, to } of copies) await writeFileAtomic(to, await readFile(from))
+    return await new DatasetWriter(outDir, build, null, 'zstd', tool as { name: string; version: string }).finish()
+  }
+}
+
+/** Every unit result present in `dir`, by unit number. */
+export async function readUnitResults(dir: string): Promise<Map<number, UnitResult>> {
+  const results = new Map<number, UnitResult>()
+  const state = join(dir, STATE_DIR)
+  if (!existsSync(state)) return results
+  for (const name of (await readdir(state)).sort()) {
+    const unit = unitOfFileName(name)
+    if (unit !== undefined) results.set(unit, await readJson<UnitResult>(join(state, name)))
+  }
+  return results
+}
+
+/** Inputs, rows and rejects by code over unit results. */
+function totals(results: Iterable<UnitResult>): { inputs: number; rows: number; rejects: RejectCounts } {
+  let inputs = 0
+  let rows = 0
+  const byCode: Partial<Record<RejectCode, number>> = {}
+  for (const r of results) {
+    inputs += r.inputs
+    rows += r.rows
+    for (const line of r.rejects) byCode[line.code] = (byCode[line.code] ?? 0) + 1
+  }
+  return { inputs, rows, rejects: { total: inputs - rows, byCode } }
+}
+
+/**
+ * Delete `*.tmp-*` files a killed writer left behind (writeFileAtomic's temporary names): they were never
+ * renamed into place, so no reader saw them, and the unit they belong to is rebuilt.
+ */
+async function removeTemporaries(dir: string): Promise<void> {
+  for (const at of [dir, join(dir, STATE_DIR)]) {
+    for (const name of await readdir(at)) if (isTemporaryName(name)) await rm(join(at, name), { force: true })
+  }
+}
+
+/** How two build identities differ, naming settings, for the "different build" error. */
+function identityDifference(a: BuildIdentity, b: BuildIdentity): string {
+  const diffs: string[] = []
+  if (a.pipeline !== b.pipeline) diffs.push(`pipeline ${a.pipeline} vs ${b.pipeline}`)
+  if (a.schema.hash !== b.schema.hash) diffs.push(`schema ${a.schema.id}@${a.schema.hash} vs ${b.schema.id}@${b.schema.hash}`)
+  diffs.push(...settingDifferences(a.settings, b.settings).map(({ path, a: x, b: y }) => `${path} ${x} vs ${y}`))
+  if (a.source.fingerprint !== b.source.fingerprint) diffs.push(`source listing ${a.source.fingerprint} vs ${b.source.fingerprint} (the corpus changed)`)
+  return diffs.join('; ')
+}
+
+/**
+ * Every leaf setting that differs between two settings objects: its dotted path (`audio.nMels`) and both values as
+ * canonical JSON (`null` where one side lacks it). Arrays and scalars are leaves.
+ */
+export function settingDifferences(a: JsonObject, b: JsonObject, prefix = ''): { path: string; a: string; b: string }[] {
+  const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v)
+  const out: { path: string; a: string; b: string }[] = []
+  for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    const x = a[key] ?? null
+    const y = b[key] ?? null
+    const path = prefix === '' ? key : `${prefix}.${key}`
+    if (isObject(x) && isObject(y)) out.push(...settingDifferences(x, y, path))
+    else if (canonicalJson(x) !== canonicalJson(y)) out.push({ path, a: canonicalJson(x), b: canonicalJson(y) })
+  }
+  return out
+}
