@@ -25,6 +25,8 @@ import type { Reject } from '../kinds/reject.js'
 import type { SourceRecord } from '../kinds/record.js'
 import type { RecordKindName } from '../kinds/registry.js'
 import { resolve } from 'node:path'
+import { availableParallelism } from 'node:os'
+import { TOOL } from '../config.js'
 import { RECORD_KINDS, type StageInput } from '../kinds/registry.js'
 import { prepareDataset, type PrepareSummary } from '../etl/prepare.js'
 import type { ProgressSink } from '../etl/progress.js'
@@ -59,20 +61,34 @@ export type CorpusName = keyof typeof CORPORA
 export const CORPUS_NAMES = Object.keys(CORPORA) as CorpusName[]
 export const isCorpusName = (name: string): name is CorpusName => Object.hasOwn(CORPORA, name)
 
-// One call from a corpus name to a dataset: what `turnkit prepare` and `turnkit demo` both run.
+// One call from a corpus name to a dataset: what `turnkit prepare`, `turnkit demo` and library users run.
+
+/** How a prepared dataset is cut and encoded when the caller does not say. */
+export const PREPARE_DEFAULTS = {
+  /** inputs per part file */
+  shardRows: 1000,
+  compression: 'zstd' as ShardCompression,
+} as const
 
 export interface PrepareCorpusOptions {
+  /** the raw corpus, in its distributed layout */
   src: string
+  /** the dataset directory to build (or resume) */
   out: string
-  /** Stage options (decode, log-mel, tokenizer, ...). Invalid ones throw, naming the option. */
+  /** Stage options (decode, log-mel, tokenizer, image). Invalid ones throw a ConfigError naming the option. */
   stage?: StageInput
-  /** Only these splits; undefined = all. */
+  /** Only these splits; undefined or empty = all. */
   splits?: readonly string[]
+  /** Inputs per part file; default PREPARE_DEFAULTS.shardRows. Changes bytes. */
   shardRows?: number
+  /** Parquet codec; default zstd. Changes bytes. */
   compression?: ShardCompression
+  /** Build only units j with j % count === index (default 0/1); join the parts with DatasetWriter.merge. */
   part?: { index: number; count: number }
-  workers: number
-  tool: { name: string; version: string }
+  /** Worker threads; 0 runs the stage inline. Default: the machine's cores. Never changes bytes. */
+  workers?: number
+  /** Recorded in the manifest; default this turnkit. */
+  tool?: { name: string; version: string }
   progress?: ProgressSink
 }
 
@@ -82,7 +98,7 @@ export async function prepareCorpus(corpus: CorpusName, options: PrepareCorpusOp
   const entry: CorpusEntry = CORPORA[corpus]
   const kind = RECORD_KINDS[entry.kind]
   const src = resolve(options.src)
-  const { shardRows = 1000, compression = 'zstd' } = options
+  const { shardRows = PREPARE_DEFAULTS.shardRows, compression = PREPARE_DEFAULTS.compression, workers = availableParallelism(), tool = TOOL } = options
   const splits = options.splits && options.splits.length > 0 ? [...options.splits].sort() : undefined
   const { resolved, settings } = kind.resolve(src, options.stage ?? {})
   return await prepareDataset({
@@ -94,8 +110,8 @@ export async function prepareCorpus(corpus: CorpusName, options: PrepareCorpusOp
     outDir: resolve(options.out),
     shardRows,
     compression,
-    workers: options.workers,
-    tool: options.tool,
+    workers,
+    tool,
     ...(options.part ? { part: options.part } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
   })

@@ -12,7 +12,8 @@ import { progressReporter, silentProgress } from '../etl/progress.js'
 import { writeRefCocoFixture } from '../fixtures/grounding.js'
 import { writeAudioCapsFixture } from '../fixtures/audio-retrieval.js'
 import { demoCaption, demoExpressions, writeDemoTestSet } from '../fixtures/demo-world.js'
-import { train, type TrainSettings } from '../train/trainer.js'
+import { train } from '../train/trainer.js'
+import type { TrainSettings } from '../train/settings.js'
 import { evaluateRun, type EvalRunResult } from '../train/eval-run.js'
 import { writeReport } from '../train/report.js'
 import type { CorpusName } from './corpora.js'
@@ -24,6 +25,9 @@ export const DEMO_SCALES = {
   small: { images: 200, clips: 24, testItems: 30, devItems: 0, epochs: 60, batch: 16 },
 } as const
 export type DemoScale = keyof typeof DEMO_SCALES
+
+/** Where the demo writes and which world it draws, when not told. */
+export const DEMO_DEFAULTS = { out: 'turnkit-demo', seed: 0 } as const
 
 /** Objects per scene in the grounding corpus and the test set: the sounding one and one distractor (see runDemo). */
 export const DEMO_OBJECTS = 2
@@ -76,7 +80,7 @@ export async function writeDemoWorld(out: string, { scale = 'full', seed = 0 }: 
 }
 
 /** Run the demo into `out`. Throws when a prepared dataset fails verification. */
-export async function runDemo({ out, tool, backend, scale = 'full', seed = 0, log = (l) => process.stdout.write(l + '\n'), quiet = false }: DemoOptions): Promise<DemoResult> {
+export async function runDemo({ out, tool, backend, scale = 'full', seed = DEMO_DEFAULTS.seed, log = (l) => process.stdout.write(l + '\n'), quiet = false }: DemoOptions): Promise<DemoResult> {
   const size = DEMO_SCALES[scale]
   const at = (p: string): string => relative(process.cwd(), p) || '.'
   const data = (name: string): string => join(out, 'datasets', name)

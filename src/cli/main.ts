@@ -1,74 +1,103 @@
-// The `turnkit` command line: parses arguments, calls the library, prints results. Exit codes: 0 success,
-// 1 the work failed (verify found a problem, too many rejects), 2 usage error (bad flag, bad value).
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+// The `turnkit` command line: parses arguments against each command's option table (options.ts), calls the
+// library, prints results. Exit codes: 0 success, 1 the work failed (verify found a problem, too many rejects),
+// 2 usage error (unknown command or flag, bad value).
 import { availableParallelism } from 'node:os'
-import { resolve, relative } from 'node:path'
+import { relative, resolve } from 'node:path'
 import { existsSync, readFileSync } from 'node:fs'
-import { CORPORA, CORPUS_NAMES, isCorpusName } from './corpora.js'
+import { ConfigError, TOOL } from '../config.js'
+import { CORPORA, CORPUS_NAMES, isCorpusName, PREPARE_DEFAULTS, prepareCorpus, type CorpusName } from './corpora.js'
 import type { PrepareSummary } from '../etl/prepare.js'
-import { prepareCorpus } from './corpora.js'
-import { ConfigError } from '../config.js'
 import { EXPECTED_SKIP_CODES } from '../kinds/reject.js'
-import type { StageInput } from '../kinds/registry.js'
 import { DatasetWriter, type BuildStatus } from '../dataset/writer.js'
 import { progressReporter } from '../etl/progress.js'
-import { runDemo } from './demo.js'
+import { runDemo, DEMO_DEFAULTS } from './demo.js'
 import { scoreDataset } from '../train/score-dataset.js'
 import { formatScoreTable } from '../train/score.js'
-import { train, type TrainSettings } from '../train/trainer.js'
+import { train } from '../train/trainer.js'
+import { TRAIN_DEFAULTS, type TrainSettings } from '../train/settings.js'
 import { evaluateRun } from '../train/eval-run.js'
 import { writeReport } from '../train/report.js'
 import { selectBackend } from '../model/backend.js'
 import { describeModel, formatModelDescription } from '../model/describe.js'
-import { resolveTurnConfig } from '../model/config.js'
+import { resolveTurnConfig, TURN_PRESETS } from '../model/config.js'
 import { readManifest } from '../dataset/manifest.js'
-import { inspectDataset, formatInspection } from '../dataset/inspect.js'
-import { SHARD_COMPRESSIONS, type ShardCompression } from '../dataset/parquet-writer.js'
 import { verifyDataset } from '../dataset/verify.js'
+import { inspectDataset, formatInspection } from '../dataset/inspect.js'
+import { SHARD_COMPRESSIONS } from '../dataset/parquet-writer.js'
+import { DECODE_DEFAULTS, RESAMPLERS } from '../audio/decode.js'
+import { LOG_MEL_DEFAULTS } from '../audio/log-mel.js'
+import { TOKENIZER_DEFAULTS } from '../text/wordpiece.js'
+import { IMAGE_DEFAULTS } from '../image/image-stage.js'
+import { FIXTURE_DEFAULTS } from '../fixtures/types.js'
+import {
+  choiceOption,
+  formatOptions,
+  intOption,
+  listOption,
+  numberOption,
+  optionalIntOption,
+  optionalNumberOption,
+  parseOptions,
+  stringOption,
+  suggest,
+  switchOption,
+  UsageError,
+  type OptionTable,
+  type OptionValues,
+} from './options.js'
 
-const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string }
-export const TOOL = { name: PACKAGE.name, version: PACKAGE.version }
-
-/** A usage error: printed with the command's help, exit code 2. */
-export class UsageError extends Error {}
-
-type Options = NonNullable<ParseArgsConfig['options']>
-
-interface Command {
+interface Command<T extends OptionTable> {
   summary: string
-  usage: string
-  options: Options
-  run(positionals: string[], values: Record<string, string | boolean | string[] | undefined>): Promise<number>
+  /** the synopsis line(s); option lines are generated from `options` */
+  synopsis: string
+  /** text between the synopsis and the options (corpora, formats) */
+  notes?: string
+  options: T
+  run(positionals: string[], values: OptionValues<T>): Promise<number>
 }
 
-const int = (name: string, value: string | undefined, fallback: number, min = 1): number => {
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} ${value}: expected an integer >= ${min}`)
-  return n
+const command = <T extends OptionTable>(c: Command<T>): Command<T> => c
+
+/** The full help of a command: synopsis, notes, one line per option. */
+function usageOf(c: Command<OptionTable>): string {
+  return [c.synopsis, ...(c.notes ? [c.notes] : []), formatOptions(c.options)].filter((s) => s !== '').join('\n')
 }
-const num = (name: string, value: string | undefined, fallback: number, min = 0): number => {
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} ${value}: expected a number >= ${min}`)
-  return n
+
+/** The one corpus named by `positionals`, with a suggestion when it is misspelt. */
+function corpusArgument(positionals: string[]): CorpusName {
+  const [corpus, ...rest] = positionals
+  if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`)
+  if (corpus === undefined) throw new UsageError(`expected a corpus: ${CORPUS_NAMES.join(', ')}`)
+  if (!isCorpusName(corpus)) {
+    const hint = suggest(corpus, CORPUS_NAMES)
+    throw new UsageError(`unknown corpus '${corpus}'${hint ? ` (did you mean ${hint}?)` : ''}; corpora: ${CORPUS_NAMES.join(', ')}`)
+  }
+  return corpus
 }
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+
+function noPositionals(positionals: string[]): void {
+  if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`)
+}
+
+function onePositional(positionals: string[], what: string): string {
+  const [one, ...rest] = positionals
+  if (one === undefined || rest.length > 0) throw new UsageError(`expected one ${what}`)
+  return one
+}
 
 /** `--part i/N`, or `--parts N` with i from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID. */
-export function resolvePart(part: string | undefined, parts: string | undefined, env: NodeJS.ProcessEnv): { index: number; count: number } {
+export function resolvePart(part: string | undefined, parts: number | undefined, env: NodeJS.ProcessEnv): { index: number; count: number } {
   if (part !== undefined) {
     const m = /^(\d+)\/(\d+)$/.exec(part)
-    if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--part ${part}: expected i/N with 0 <= i < N`)
+    if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new ConfigError(`--part ${part}: expected i/N with 0 <= i < N`)
     return { index: Number(m[1]), count: Number(m[2]) }
   }
   if (parts !== undefined) {
-    const count = int('parts', parts, 1)
     const fromEnv = env.JOB_COMPLETION_INDEX ?? env.SLURM_ARRAY_TASK_ID
     if (fromEnv === undefined) throw new UsageError('--parts N needs JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID to pick this part (or pass --part i/N)')
     const index = Number(fromEnv)
-    if (!Number.isInteger(index) || index < 0 || index >= count) throw new UsageError(`part index ${fromEnv} from the environment is not in [0, ${count})`)
-    return { index, count }
+    if (!Number.isInteger(index) || index < 0 || index >= parts) throw new ConfigError(`part index ${fromEnv} from the environment is not in [0, ${parts})`)
+    return { index, count: parts }
   }
   return { index: 0, count: 1 }
 }
@@ -110,147 +139,127 @@ function printSummary(corpus: string, s: BuildStatus & Partial<PrepareSummary>, 
   return 0
 }
 
-const COMMANDS: Record<string, Command> = {
-  demo: {
+const readJsonFile = (path: string): Record<string, unknown> => JSON.parse(readFileSync(resolve(path), 'utf8')) as Record<string, unknown>
+const FIXTURE_FORMATS = ['wav', 'flac', 'm4a', 'mp3'] as const
+
+const PRESET_OPTIONS = {
+  preset: choiceOption({ help: 'TURN preset', choices: TURN_PRESETS, default: TRAIN_DEFAULTS.preset }),
+  config: stringOption({ help: 'JSON object overriding model numbers of the preset (unknown keys are an error)', value: 'FILE' }),
+}
+
+const COMMANDS = {
+  demo: command({
     summary: 'the whole system on a generated world (no download): corpora -> datasets -> training -> evaluation -> report',
-    usage: `turnkit demo [--out DIR] [--small] [--seed N]
-  --out DIR   where raw corpora, datasets and the run go (default ./turnkit-demo); an earlier demo there is resumed
-  --small     a smaller world and schedule (what the test suite runs)
-  --seed N    seed of the world and of training (default 0)`,
-    options: { out: { type: 'string' }, small: { type: 'boolean' }, seed: { type: 'string' } },
-    async run(rest, v) {
-      if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`)
-      const backend = await selectBackend()
-      await runDemo({ out: resolve(str(v.out) ?? 'turnkit-demo'), tool: TOOL, backend: backend.name, scale: v.small === true ? 'small' : 'full', seed: int('seed', str(v.seed), 0, 0) })
-      return 0
-    },
-  },
-  fixtures: {
-    summary: 'write a small raw corpus in its real distributed layout',
-    usage: `turnkit fixtures <corpus> --out DIR [--clips N] [--seed S] [--corrupt] [--seconds S] [--format wav|flac|m4a|mp3]
-  corpora: ${CORPUS_NAMES.join(', ')}
-  --clips N       good items (clips, images, videos) to write (default 12)
-  --seed S        seed for captions, objects and durations (default 0)
-  --corrupt       add defective inputs: random bytes, empty, truncated, too short, missing files, bad captions, hostile paths
-  --seconds S     duration of every good clip (default: the corpus' own: AudioCaps 10 s, Clotho 15-30 s)
-  --format F      container of good clips (default wav)`,
-    options: { out: { type: 'string' }, clips: { type: 'string' }, seed: { type: 'string' }, corrupt: { type: 'boolean' }, seconds: { type: 'string' }, format: { type: 'string' } },
-    async run([corpus, ...rest], v) {
-      if (corpus === undefined || !isCorpusName(corpus) || rest.length > 0) throw new UsageError(`expected one corpus: ${CORPUS_NAMES.join(', ')}`)
-      const out = str(v.out)
-      if (out === undefined) throw new UsageError('--out DIR is required')
-      const format = str(v.format) ?? 'wav'
-      if (!['wav', 'flac', 'm4a', 'mp3'].includes(format)) throw new UsageError(`--format ${format}: expected wav, flac, m4a or mp3`)
-      const seconds = str(v.seconds) === undefined ? undefined : num('seconds', str(v.seconds), 0, 0.01)
-      const expected = await CORPORA[corpus].writeFixture(resolve(out), {
-        clips: int('clips', str(v.clips), 12),
-        seed: int('seed', str(v.seed), 0, 0),
-        corrupt: v.corrupt === true,
-        ...(seconds === undefined ? {} : { seconds }),
-        extension: `.${format}` as '.wav',
-      })
-      process.stdout.write(`wrote ${corpus} fixture to ${out}: ${expected.inputs} inputs, expect ${expected.rows} rows` + (Object.keys(expected.rejects).length ? ` and rejects ${formatCounts(expected.rejects)}` : '') + '\n')
-      return 0
-    },
-  },
-  prepare: {
-    summary: 'turn a raw corpus into a versioned Parquet dataset',
-    usage: `turnkit prepare <corpus> --src DIR --out DIR [options]
-  corpora: ${CORPUS_NAMES.join(', ')}
-  --split S             only this split (repeat or comma-separate; default all)
-  --workers N           worker threads (default: cores = ${availableParallelism()}); never changes bytes
-  --shard-rows N        inputs per part file (default 1000)
-  --part i/N            build only units j with j % N == i; combine parts with turnkit merge
-  --parts N             as --part, with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID
-  --max-reject-ratio R  exit 1 when more than this fraction of inputs is rejected (default 0.05; corpus-marked
-                        skips such as no-box are in the ledger but do not count toward it)
-  --max-seconds S       keep at most S seconds from the clip start (default 30)
-  --min-seconds S       reject clips shorter than S seconds after decoding (default 1)
-  --sample-rate HZ      decode rate (default 22050)
-  --resampler R         auto | soxr | swr (default auto: soxr when ffmpeg has it)
-  --n-fft N --hop N --n-mels N --fmin HZ --fmax HZ --top-db DB
-                        log-mel settings (defaults 2048, 1024, 128, 0, sr/2, 80: TURN's)
-  --vocab FILE          a BERT vocab.txt (default: bert-base-uncased)
-  --max-tokens N        ids per caption including [CLS] and [SEP] (default 30)
-  --short-edge PX       images: shortest edge of the stored image (default 384, the paper's)
-  --jpeg-quality Q      images: JPEG quality of the stored image, 1-100 (default 90)
-  --compression C       ${SHARD_COMPRESSIONS.join(' | ')} (default zstd)
-  --json                print the summary as one JSON line
-  --quiet               no progress output`,
+    synopsis: 'turnkit demo [--out DIR] [--small] [--seed N]',
     options: {
-      src: { type: 'string' }, out: { type: 'string' }, split: { type: 'string', multiple: true }, workers: { type: 'string' },
-      'shard-rows': { type: 'string' }, part: { type: 'string' }, parts: { type: 'string' }, 'max-reject-ratio': { type: 'string' },
-      'max-seconds': { type: 'string' }, 'min-seconds': { type: 'string' }, 'sample-rate': { type: 'string' }, resampler: { type: 'string' },
-      'n-fft': { type: 'string' }, hop: { type: 'string' }, 'n-mels': { type: 'string' }, fmin: { type: 'string' }, fmax: { type: 'string' },
-      'top-db': { type: 'string' }, vocab: { type: 'string' }, 'short-edge': { type: 'string' }, 'jpeg-quality': { type: 'string' }, 'max-tokens': { type: 'string' }, compression: { type: 'string' },
-      json: { type: 'boolean' }, quiet: { type: 'boolean' },
+      out: stringOption({ help: 'where raw corpora, datasets and the run go; an earlier demo there is resumed', value: 'DIR', defaultText: DEMO_DEFAULTS.out }),
+      small: switchOption({ help: 'a smaller world and schedule (what the test suite runs)' }),
+      seed: intOption({ help: 'seed of the world and of training', default: DEMO_DEFAULTS.seed, min: 0 }),
     },
-    async run([corpus, ...rest], v) {
-      if (corpus === undefined || !isCorpusName(corpus) || rest.length > 0) throw new UsageError(`expected one corpus: ${CORPUS_NAMES.join(', ')}`)
-      const src = str(v.src)
-      const out = str(v.out)
-      if (src === undefined || out === undefined) throw new UsageError('--src DIR and --out DIR are required')
-      const compression = (str(v.compression) ?? 'zstd') as ShardCompression
-      if (!SHARD_COMPRESSIONS.includes(compression)) throw new UsageError(`--compression ${compression}: expected ${SHARD_COMPRESSIONS.join(', ')}`)
-      const resampler = str(v.resampler) ?? 'auto'
-      if (!['auto', 'soxr', 'swr'].includes(resampler)) throw new UsageError(`--resampler ${resampler}: expected auto, soxr or swr`)
-      const splits = (v.split as string[] | undefined)?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '')
-      const maxRejectRatio = num('max-reject-ratio', str(v['max-reject-ratio']), 0.05)
-      const sampleRate = int('sample-rate', str(v['sample-rate']), 22_050)
-      const stage: StageInput = {
-        decode: {
-          sampleRate,
-          maxSeconds: num('max-seconds', str(v['max-seconds']), 30, 0.01),
-          minSeconds: num('min-seconds', str(v['min-seconds']), 1),
-          resampler: resampler as 'auto',
-        },
-        logMel: {
-          sampleRate,
-          nFft: int('n-fft', str(v['n-fft']), 2048),
-          hopLength: int('hop', str(v.hop), 1024),
-          nMels: int('n-mels', str(v['n-mels']), 128),
-          fmin: num('fmin', str(v.fmin), 0),
-          fmax: str(v.fmax) === undefined ? null : num('fmax', str(v.fmax), 0),
-          topDb: num('top-db', str(v['top-db']), 80),
-        },
-        tokenizer: { maxTokens: int('max-tokens', str(v['max-tokens']), 30, 2) },
-        vocabPath: str(v.vocab) === undefined ? null : resolve(str(v.vocab)!),
-        image: { shortEdge: int('short-edge', str(v['short-edge']), 384), jpegQuality: int('jpeg-quality', str(v['jpeg-quality']), 90) },
-      }
-      const summary = await prepareCorpus(corpus, {
-        src,
-        out,
-        stage,
-        ...(splits ? { splits } : {}),
-        shardRows: int('shard-rows', str(v['shard-rows']), 1000),
-        compression,
-        part: resolvePart(str(v.part), str(v.parts), process.env),
-        workers: int('workers', str(v.workers), availableParallelism(), 0),
-        tool: TOOL,
-        ...(v.quiet === true ? {} : { progress: progressReporter(process.stderr) }),
+    async run(positionals, v) {
+      noPositionals(positionals)
+      const backend = await selectBackend()
+      await runDemo({ out: resolve(v.out ?? DEMO_DEFAULTS.out), tool: TOOL, backend: backend.name, scale: v.small ? 'small' : 'full', seed: v.seed })
+      return 0
+    },
+  }),
+  fixtures: command({
+    summary: 'write a small raw corpus in its real distributed layout',
+    synopsis: 'turnkit fixtures <corpus> --out DIR [options]',
+    notes: `  corpora: ${CORPUS_NAMES.join(', ')}`,
+    options: {
+      out: stringOption({ help: 'where to write the corpus', value: 'DIR', required: true }),
+      clips: intOption({ help: 'good items (clips, images, videos) to write', default: FIXTURE_DEFAULTS.clips, min: 1 }),
+      seed: intOption({ help: 'seed for captions, objects and durations', default: FIXTURE_DEFAULTS.seed, min: 0 }),
+      corrupt: switchOption({ help: 'add defective inputs: random bytes, empty, truncated, too short, missing files, bad captions, hostile paths' }),
+      seconds: optionalNumberOption({ help: "duration of every good clip, seconds", value: 'S', min: 0, minExclusive: true, defaultText: "the corpus' own: AudioCaps 10, Clotho 15-30" }),
+      format: choiceOption({ help: 'container of good clips', choices: FIXTURE_FORMATS, default: 'wav', value: 'F' }),
+    },
+    async run(positionals, v) {
+      const corpus = corpusArgument(positionals)
+      const expected = await CORPORA[corpus].writeFixture(resolve(v.out), {
+        clips: v.clips,
+        seed: v.seed,
+        corrupt: v.corrupt,
+        ...(v.seconds === undefined ? {} : { seconds: v.seconds }),
+        extension: `.${v.format}`,
       })
-      return printSummary(corpus, summary, maxRejectRatio, v.json === true)
+      process.stdout.write(`wrote ${corpus} fixture to ${v.out}: ${expected.inputs} inputs, expect ${expected.rows} rows` + (Object.keys(expected.rejects).length ? ` and rejects ${formatCounts(expected.rejects)}` : '') + '\n')
+      return 0
     },
-  },
-  merge: {
+  }),
+  prepare: command({
+    summary: 'turn a raw corpus into a versioned Parquet dataset',
+    synopsis: 'turnkit prepare <corpus> --src DIR --out DIR [options]',
+    notes: `  corpora: ${CORPUS_NAMES.join(', ')}`,
+    options: {
+      src: stringOption({ help: 'the raw corpus, in its distributed layout', value: 'DIR', required: true }),
+      out: stringOption({ help: 'the dataset directory to build, or to resume', value: 'DIR', required: true }),
+      split: listOption({ help: 'only this split (repeat or comma-separate)', defaultText: 'all' }),
+      workers: intOption({ help: 'worker threads; never changes bytes', default: availableParallelism(), defaultText: `cores = ${availableParallelism()}`, min: 1 }),
+      'shard-rows': intOption({ help: 'inputs per part file', default: PREPARE_DEFAULTS.shardRows, min: 1 }),
+      part: stringOption({ help: 'build only units j with j % N == i; join parts with turnkit merge', value: 'i/N' }),
+      parts: optionalIntOption({ help: 'as --part, with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID', min: 1 }),
+      'max-reject-ratio': numberOption({ help: 'exit 1 when more than this fraction of inputs is rejected (corpus-marked skips such as no-box do not count)', value: 'R', default: 0.05, min: 0, max: 1 }),
+      'max-seconds': numberOption({ help: 'keep at most S seconds from the clip start', value: 'S', default: DECODE_DEFAULTS.maxSeconds, min: 0, minExclusive: true }),
+      'min-seconds': numberOption({ help: 'reject clips shorter than S seconds after decoding', value: 'S', default: DECODE_DEFAULTS.minSeconds, min: 0 }),
+      'sample-rate': intOption({ help: 'decode rate', value: 'HZ', default: DECODE_DEFAULTS.sampleRate, min: 1 }),
+      resampler: choiceOption({ help: 'auto: soxr when ffmpeg has it', choices: ['auto', ...RESAMPLERS], default: DECODE_DEFAULTS.resampler }),
+      'n-fft': intOption({ help: 'log-mel FFT size', default: LOG_MEL_DEFAULTS.nFft, min: 1 }),
+      hop: intOption({ help: 'log-mel hop length, samples', default: LOG_MEL_DEFAULTS.hopLength, min: 1 }),
+      'n-mels': intOption({ help: 'mel bands', default: LOG_MEL_DEFAULTS.nMels, min: 1 }),
+      fmin: numberOption({ help: 'lowest mel filter edge', value: 'HZ', default: LOG_MEL_DEFAULTS.fmin, min: 0 }),
+      fmax: optionalNumberOption({ help: 'highest mel filter edge', value: 'HZ', min: 0, minExclusive: true, defaultText: 'sample rate / 2' }),
+      'top-db': numberOption({ help: 'dynamic range below the clip maximum', value: 'DB', default: LOG_MEL_DEFAULTS.topDb, min: 0, minExclusive: true }),
+      vocab: stringOption({ help: 'a BERT vocab.txt', value: 'FILE', defaultText: 'bert-base-uncased' }),
+      'max-tokens': intOption({ help: 'ids per caption including [CLS] and [SEP]', default: TOKENIZER_DEFAULTS.maxTokens, min: 2 }),
+      'short-edge': intOption({ help: 'images: shortest edge of the stored image', value: 'PX', default: IMAGE_DEFAULTS.shortEdge, min: 1 }),
+      'jpeg-quality': intOption({ help: 'images: JPEG quality of the stored image', value: 'Q', default: IMAGE_DEFAULTS.jpegQuality, min: 1, max: 100 }),
+      compression: choiceOption({ help: 'Parquet codec', choices: SHARD_COMPRESSIONS, default: PREPARE_DEFAULTS.compression, value: 'C' }),
+      json: switchOption({ help: 'print the summary as one JSON line' }),
+      quiet: switchOption({ help: 'no progress output' }),
+    },
+    async run(positionals, v) {
+      const corpus = corpusArgument(positionals)
+      const summary = await prepareCorpus(corpus, {
+        src: v.src,
+        out: v.out,
+        stage: {
+          decode: { sampleRate: v['sample-rate'], maxSeconds: v['max-seconds'], minSeconds: v['min-seconds'], resampler: v.resampler },
+          logMel: { sampleRate: v['sample-rate'], nFft: v['n-fft'], hopLength: v.hop, nMels: v['n-mels'], fmin: v.fmin, fmax: v.fmax ?? null, topDb: v['top-db'] },
+          tokenizer: { maxTokens: v['max-tokens'] },
+          vocabPath: v.vocab === undefined ? null : resolve(v.vocab),
+          image: { shortEdge: v['short-edge'], jpegQuality: v['jpeg-quality'] },
+        },
+        splits: v.split,
+        shardRows: v['shard-rows'],
+        compression: v.compression,
+        part: resolvePart(v.part, v.parts, process.env),
+        workers: v.workers,
+        tool: TOOL,
+        ...(v.quiet ? {} : { progress: progressReporter(process.stderr) }),
+      })
+      return printSummary(corpus, summary, v['max-reject-ratio'], v.json)
+    },
+  }),
+  merge: command({
     summary: 'join datasets built with --part i/N into one dataset',
-    usage: `turnkit merge <dir> [<dir> ...] --out DIR
-  The parts must come from the same corpus listing and settings; the result is byte-identical to a single run.`,
-    options: { out: { type: 'string' } },
+    synopsis: 'turnkit merge <dir> [<dir> ...] --out DIR',
+    notes: '  The parts must come from the same corpus listing and settings; the result is byte-identical to a single run.',
+    options: { out: stringOption({ help: 'the merged dataset (may be one of the parts)', value: 'DIR', required: true }) },
     async run(dirs, v) {
-      const out = str(v.out)
-      if (out === undefined || dirs.length === 0) throw new UsageError('expected part directories and --out DIR')
-      const summary = await DatasetWriter.merge(dirs.map((d) => resolve(d)), resolve(out))
+      if (dirs.length === 0) throw new UsageError('expected part directories')
+      const summary = await DatasetWriter.merge(dirs.map((d) => resolve(d)), resolve(v.out))
       return printSummary(summary.manifest?.pipeline.name ?? 'merge', summary, Infinity, false)
     },
-  },
-  verify: {
+  }),
+  verify: command({
     summary: 'recompute every hash and row count of a dataset',
-    usage: `turnkit verify <dir>
-  Exit 0 when every part file matches the manifest (size, sha256, rows), counts add up and the version recomputes; else exit 1 naming each bad file.`,
+    synopsis: 'turnkit verify <dir>',
+    notes: '  Exit 0 when every part file matches the manifest (size, sha256, rows), counts add up and the version recomputes; else exit 1 naming each bad file.',
     options: {},
-    async run([dir, ...rest]) {
-      if (dir === undefined || rest.length > 0) throw new UsageError('expected one dataset directory')
+    async run(positionals) {
+      const dir = onePositional(positionals, 'dataset directory')
       const problems = await verifyDataset(resolve(dir))
       if (problems.length > 0) {
         for (const p of problems) process.stderr.write(`verify: ${p}\n`)
@@ -261,165 +270,168 @@ const COMMANDS: Record<string, Command> = {
       process.stdout.write(`verify: ${dir} OK: ${manifest.shards.length} part files, ${manifest.rows} rows, version ${manifest.version}\n`)
       return 0
     },
-  },
-  train: {
+  }),
+  train: command({
     summary: 'train TURN on prepared datasets (both stages), or resume a run',
-    usage: `turnkit train --source DIR --intermediate DIR --out RUN [options]
-turnkit train --resume RUN
-  --source DIR             image-text-box dataset (refcoco, refcoco+, refcocog, referitgame, flickr30k-entities)
-  --intermediate DIR       audio-text dataset (audiocaps, clotho)
-  --dev DIR                audio-image-boxes dataset to choose best/ on (e.g. flickr-soundnet); else best/ = last
-  --preset P               paper | tiny (default paper)
-  --config FILE            JSON object overriding model numbers of the preset (unknown keys are an error)
-  --epochs N               default 30;  --classifier-epochs N  default 2
-  --batch N                source batch b_s (default 64); the intermediate batch is balanced to the corpus sizes
-  --intermediate-batch N   fix the intermediate batch instead
-  --micro-batch N          at most N items of each domain per forward/backward pass, gradients summed: the same
-                           step in less memory (the paper's batch 64 on the wasm backend needs 4 or less)
-  --lr X                   peak learning rate (default 1e-4);  --weight-decay X (default 1e-5);  --clip-norm X (default off)
-  --seed N                 default 0: every random choice derives from it
-  --checkpoint-steps N     also checkpoint every N steps (default: every epoch only)
-  --no-adaptive-sampling   uniform draws (the ablation)
-  --no-spec-augment --no-augment
-  --max-steps N            stop after N steps of stage 2 (the schedule is unchanged; smoke runs)
-  --max-non-finite N       stop after N non-finite losses in a row (default 5)
-  Backend: tfjs-node-gpu, tfjs-node, wasm, cpu, first that loads; TURNKIT_BACKEND=node-gpu|node|wasm|cpu forces one.`,
+    synopsis: 'turnkit train --source DIR --intermediate DIR --out RUN [options]\nturnkit train --resume RUN',
+    notes: '  Backend: tfjs-node-gpu, tfjs-node, wasm, cpu, the first that loads; TURNKIT_BACKEND=node-gpu|node|wasm|cpu forces one.',
     options: {
-      source: { type: 'string' }, intermediate: { type: 'string' }, dev: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
-      preset: { type: 'string' }, config: { type: 'string' }, epochs: { type: 'string' }, 'classifier-epochs': { type: 'string' },
-      batch: { type: 'string' }, 'intermediate-batch': { type: 'string' }, 'micro-batch': { type: 'string' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' },
-      'clip-norm': { type: 'string' }, seed: { type: 'string' }, 'checkpoint-steps': { type: 'string' }, 'no-adaptive-sampling': { type: 'boolean' },
-      'no-spec-augment': { type: 'boolean' }, 'no-augment': { type: 'boolean' }, 'max-steps': { type: 'string' }, 'max-non-finite': { type: 'string' },
+      source: stringOption({ help: 'image-text-box dataset (refcoco, refcoco+, refcocog, referitgame, flickr30k-entities)', value: 'DIR' }),
+      intermediate: stringOption({ help: 'audio-text dataset (audiocaps, clotho)', value: 'DIR' }),
+      dev: stringOption({ help: 'audio-image-boxes dataset to choose best/ on (e.g. flickr-soundnet)', value: 'DIR', defaultText: 'none: best/ = last' }),
+      out: stringOption({ help: 'the run directory to create', value: 'RUN' }),
+      resume: stringOption({ help: 'continue this run from its last checkpoint (every other option comes from the run)', value: 'RUN' }),
+      ...PRESET_OPTIONS,
+      epochs: intOption({ help: 'epochs of stage 2', default: TRAIN_DEFAULTS.epochs, min: 1 }),
+      'classifier-epochs': intOption({ help: 'epochs of the domain classifier (stage 1)', default: TRAIN_DEFAULTS.classifierEpochs, min: 0 }),
+      batch: intOption({ help: 'source batch b_s; the intermediate batch is balanced to the corpus sizes', default: TRAIN_DEFAULTS.sourceBatch, min: 1 }),
+      'intermediate-batch': optionalIntOption({ help: 'fix the intermediate batch instead', min: 1 }),
+      'micro-batch': optionalIntOption({ help: 'at most N items of each domain per forward/backward pass, gradients summed: the same step in less memory', min: 1, defaultText: 'the whole batch' }),
+      lr: numberOption({ help: 'peak learning rate', default: TRAIN_DEFAULTS.peakLr, min: 0, minExclusive: true }),
+      'weight-decay': numberOption({ help: 'decoupled weight decay', default: TRAIN_DEFAULTS.weightDecay, min: 0 }),
+      'clip-norm': numberOption({ help: 'global gradient-norm clip, 0 = off', default: TRAIN_DEFAULTS.clipNorm, min: 0 }),
+      seed: intOption({ help: 'every random choice derives from it', default: TRAIN_DEFAULTS.seed, min: 0 }),
+      'checkpoint-steps': intOption({ help: 'also checkpoint every N steps, 0 = at epoch ends only', default: TRAIN_DEFAULTS.checkpointSteps, min: 0 }),
+      'no-adaptive-sampling': switchOption({ help: 'uniform draws (the ablation)' }),
+      'no-spec-augment': switchOption({ help: 'no SpecAugment on intermediate audio' }),
+      'no-augment': switchOption({ help: 'no image augmentation of source images' }),
+      'max-steps': optionalIntOption({ help: 'stop after N steps of stage 2 (the schedule is unchanged; smoke runs)', min: 1 }),
+      'max-non-finite': intOption({ help: 'stop after N non-finite losses in a row', default: TRAIN_DEFAULTS.maxNonFinite, min: 1 }),
     },
-    async run(rest, v) {
-      if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`)
-      const resumeDir = str(v.resume)
+    async run(positionals, v) {
+      noPositionals(positionals)
       const backend = await selectBackend()
-      if (resumeDir !== undefined) {
-        const result = await train({ runDir: resolve(resumeDir), datasets: { source: '', intermediate: '', dev: null }, settings: {}, backend: backend.name, tool: TOOL })
+      const report = (result: { run: string; steps: number; best: { ciouAt05: number; step: number } | null }): number => {
         process.stdout.write(`train: ${result.run} at step ${result.steps}${result.best ? `, best dev cIoU@0.5 ${(100 * result.best.ciouAt05).toFixed(1)} at step ${result.best.step}` : ''}\n`)
         return 0
       }
-      const source = str(v.source)
-      const intermediate = str(v.intermediate)
-      const out = str(v.out)
-      if (source === undefined || intermediate === undefined || out === undefined) throw new UsageError('--source DIR --intermediate DIR --out RUN are required (or --resume RUN)')
-      if (existsSync(resolve(out, 'config.json'))) throw new UsageError(`${out} already holds a run: continue it with --resume ${out}, or choose another --out`)
-      const preset = str(v.preset) ?? 'paper'
-      if (preset !== 'paper' && preset !== 'tiny') throw new UsageError(`--preset ${preset}: expected paper or tiny`)
-      const configPath = str(v.config)
-      const model = configPath === undefined ? {} : (JSON.parse(readFileSync(resolve(configPath), 'utf8')) as Record<string, unknown>)
+      if (v.resume !== undefined) return report(await train({ resume: resolve(v.resume), backend: backend.name, tool: TOOL }))
+      if (v.source === undefined || v.intermediate === undefined || v.out === undefined) throw new UsageError('--source DIR --intermediate DIR --out RUN are required (or --resume RUN)')
+      if (existsSync(resolve(v.out, 'config.json'))) throw new UsageError(`${v.out} already holds a run: continue it with --resume ${v.out}, or choose another --out`)
       const settings: Partial<TrainSettings> = {
-        preset,
-        model,
-        epochs: int('epochs', str(v.epochs), 30),
-        classifierEpochs: int('classifier-epochs', str(v['classifier-epochs']), 2, 0),
-        sourceBatch: int('batch', str(v.batch), 64),
-        intermediateBatch: str(v['intermediate-batch']) === undefined ? null : int('intermediate-batch', str(v['intermediate-batch']), 1),
-        microBatch: str(v['micro-batch']) === undefined ? null : int('micro-batch', str(v['micro-batch']), 1),
-        peakLr: num('lr', str(v.lr), 1e-4, 0),
-        weightDecay: num('weight-decay', str(v['weight-decay']), 1e-5, 0),
-        clipNorm: num('clip-norm', str(v['clip-norm']), 0, 0),
-        seed: int('seed', str(v.seed), 0, 0),
-        checkpointSteps: int('checkpoint-steps', str(v['checkpoint-steps']), 0, 0),
-        adaptiveSampling: v['no-adaptive-sampling'] !== true,
-        specAugment: v['no-spec-augment'] !== true,
-        augment: v['no-augment'] !== true,
-        maxSteps: str(v['max-steps']) === undefined ? null : int('max-steps', str(v['max-steps']), 1),
-        maxNonFinite: int('max-non-finite', str(v['max-non-finite']), 5),
+        preset: v.preset,
+        model: v.config === undefined ? {} : readJsonFile(v.config),
+        epochs: v.epochs,
+        classifierEpochs: v['classifier-epochs'],
+        sourceBatch: v.batch,
+        intermediateBatch: v['intermediate-batch'] ?? null,
+        microBatch: v['micro-batch'] ?? null,
+        peakLr: v.lr,
+        weightDecay: v['weight-decay'],
+        clipNorm: v['clip-norm'],
+        seed: v.seed,
+        checkpointSteps: v['checkpoint-steps'],
+        adaptiveSampling: !v['no-adaptive-sampling'],
+        specAugment: !v['no-spec-augment'],
+        augment: !v['no-augment'],
+        maxSteps: v['max-steps'] ?? null,
+        maxNonFinite: v['max-non-finite'],
       }
-      const result = await train({
-        runDir: resolve(out),
-        datasets: { source: resolve(source), intermediate: resolve(intermediate), dev: str(v.dev) === undefined ? null : resolve(str(v.dev)!) },
-        settings,
-        backend: backend.name,
-        tool: TOOL,
-      })
-      process.stdout.write(`train: ${result.run} at step ${result.steps}${result.best ? `, best dev cIoU@0.5 ${(100 * result.best.ciouAt05).toFixed(1)} at step ${result.best.step}` : ''}\n`)
-      return 0
+      return report(
+        await train({
+          runDir: resolve(v.out),
+          datasets: { source: resolve(v.source), intermediate: resolve(v.intermediate), dev: v.dev === undefined ? null : resolve(v.dev) },
+          settings,
+          backend: backend.name,
+          tool: TOOL,
+        }),
+      )
     },
-  },
-  model: {
+  }),
+  model: command({
     summary: 'show a TURN preset: parameter count by module',
-    usage: `turnkit model [--preset paper|tiny] [--config FILE]`,
-    options: { preset: { type: 'string' }, config: { type: 'string' } },
-    async run(rest, v) {
-      if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`)
-      const preset = str(v.preset) ?? 'paper'
-      if (preset !== 'paper' && preset !== 'tiny') throw new UsageError(`--preset ${preset}: expected paper or tiny`)
-      const overrides = str(v.config) === undefined ? {} : (JSON.parse(readFileSync(resolve(str(v.config)!), 'utf8')) as Record<string, unknown>)
+    synopsis: 'turnkit model [--preset P] [--config FILE]',
+    options: PRESET_OPTIONS,
+    async run(positionals, v) {
+      noPositionals(positionals)
       await selectBackend()
-      process.stdout.write(formatModelDescription(describeModel(resolveTurnConfig(overrides, preset)), `TURN preset '${preset}'`))
+      process.stdout.write(formatModelDescription(describeModel(resolveTurnConfig(v.config === undefined ? {} : readJsonFile(v.config), v.preset)), `TURN preset '${v.preset}'`))
       return 0
     },
-  },
-  eval: {
+  }),
+  eval: command({
     summary: 'evaluate the best checkpoint of a run on an audio-image-boxes dataset (audio query -> box)',
-    usage: `turnkit eval --run RUN --data EVAL_DIR [--vis OUT] [--name NAME] [--json]
-  Writes RUN/eval/<name>/preds.jsonl (turnkit score format), scores.json and scores.txt; prints the table with
-  the centre-box and random-box baselines. --vis OUT draws overlays (ground truth green, prediction red) of the
-  8 best, 8 worst and 8 random items and a contact sheet into OUT/vis/.`,
-    options: { run: { type: 'string' }, data: { type: 'string' }, vis: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
-    async run(rest, v) {
-      const runDir = str(v.run)
-      const data = str(v.data)
-      if (rest.length > 0 || runDir === undefined || data === undefined) throw new UsageError('expected --run RUN --data EVAL_DIR')
+    synopsis: 'turnkit eval --run RUN --data EVAL_DIR [--vis OUT] [--name NAME] [--json]',
+    notes:
+      '  Writes RUN/eval/<name>/preds.jsonl (turnkit score format), scores.json and scores.txt; prints the table with\n' +
+      '  the centre-box and random-box baselines.',
+    options: {
+      run: stringOption({ help: 'the run directory', value: 'RUN', required: true }),
+      data: stringOption({ help: 'an audio-image-boxes dataset', value: 'DIR', required: true }),
+      vis: stringOption({ help: 'draw overlays (ground truth green, prediction red) of the 8 best, 8 worst and 8 random items and a contact sheet into OUT/vis/', value: 'OUT' }),
+      name: stringOption({ help: 'name of the evaluation under RUN/eval/', value: 'NAME', defaultText: "the dataset's pipeline" }),
+      json: switchOption({ help: 'print the scores as one JSON line' }),
+    },
+    async run(positionals, v) {
+      noPositionals(positionals)
       await selectBackend()
-      const result = await evaluateRun(resolve(runDir), resolve(data), { name: str(v.name), vis: str(v.vis) === undefined ? undefined : resolve(str(v.vis)!) })
-      process.stdout.write(v.json === true ? JSON.stringify({ overall: result.report.overall, baselines: result.baselines, dir: result.dir }) + '\n' : result.table)
+      const result = await evaluateRun(resolve(v.run), resolve(v.data), { name: v.name, vis: v.vis === undefined ? undefined : resolve(v.vis) })
+      process.stdout.write(v.json ? JSON.stringify({ overall: result.report.overall, baselines: result.baselines, dir: result.dir }) + '\n' : result.table)
       return 0
     },
-  },
-  report: {
+  }),
+  report: command({
     summary: 'write an HTML training report (loss curves, lr, throughput, evaluation) for a run',
-    usage: `turnkit report RUN [--out DIR]   (default RUN/report/index.html; readable offline)`,
-    options: { out: { type: 'string' } },
-    async run([runDir, ...rest], v) {
-      if (runDir === undefined || rest.length > 0) throw new UsageError('expected one run directory')
-      const out = str(v.out)
-      const written = await writeReport(resolve(runDir), out === undefined ? {} : { out: resolve(out) })
+    synopsis: 'turnkit report RUN [--out DIR]',
+    options: { out: stringOption({ help: 'where index.html and the charts go (readable offline)', value: 'DIR', defaultText: 'RUN/report' }) },
+    async run(positionals, v) {
+      const run = onePositional(positionals, 'run directory')
+      const written = await writeReport(resolve(run), v.out === undefined ? {} : { out: resolve(v.out) })
       process.stdout.write(`report: ${written.html} (${written.pngs.length} charts)\n`)
       return 0
     },
-  },
-  score: {
+  }),
+  score: command({
     summary: 'score predicted boxes against an evaluation dataset (cIoU@0.5, AUC, mean cIoU)',
-    usage: `turnkit score --pred PREDS.jsonl --data EVAL_DIR [--json]
-  PREDS.jsonl  one line per item: {"key": "<dataset key>", "box": [x, y, w, h]} normalized to the item's image
-  EVAL_DIR     an audio-image-boxes dataset (vggss, music-solo, flickr-soundnet)
-  Ground truth as the literature: VGG-SS union of boxes, Flickr-SoundNet consensus of annotators (c = 2),
-  MUSIC-Solo normalized boxes; masks on a 224x224 grid. Items without a prediction count as cIoU 0.`,
-    options: { pred: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' } },
-    async run(rest, v) {
-      const pred = str(v.pred)
-      const data = str(v.data)
-      if (rest.length > 0 || pred === undefined || data === undefined) throw new UsageError('expected --pred PREDS.jsonl --data EVAL_DIR')
-      const report = await scoreDataset(resolve(pred), resolve(data))
-      process.stdout.write(v.json === true ? JSON.stringify({ ...report, perItem: undefined }) + '\n' : formatScoreTable(report))
+    synopsis: 'turnkit score --pred PREDS.jsonl --data EVAL_DIR [--json]',
+    notes:
+      '  PREDS.jsonl holds one line per item: {"key": "<dataset key>", "box": [x, y, w, h]} normalized to the item\'s image.\n' +
+      '  Ground truth as the literature: VGG-SS union of boxes, Flickr-SoundNet consensus of annotators (c = 2),\n' +
+      '  MUSIC-Solo normalized boxes; masks on a 224x224 grid. Items without a prediction count as cIoU 0.',
+    options: {
+      pred: stringOption({ help: 'the predictions', value: 'FILE', required: true }),
+      data: stringOption({ help: 'an audio-image-boxes dataset (vggss, music-solo, flickr-soundnet)', value: 'DIR', required: true }),
+      json: switchOption({ help: 'print the report as one JSON line' }),
+    },
+    async run(positionals, v) {
+      noPositionals(positionals)
+      const report = await scoreDataset(resolve(v.pred), resolve(v.data))
+      process.stdout.write(v.json ? JSON.stringify({ ...report, perItem: undefined }) + '\n' : formatScoreTable(report))
       return 0
     },
-  },
-  inspect: {
+  }),
+  inspect: command({
     summary: 'show a dataset: schema, version, counts, rejects by reason, a few rows',
-    usage: `turnkit inspect <dir> [--rows N] [--json]`,
-    options: { rows: { type: 'string' }, json: { type: 'boolean' } },
-    async run([dir, ...rest], v) {
-      if (dir === undefined || rest.length > 0) throw new UsageError('expected one dataset directory')
-      const report = await inspectDataset(resolve(dir), { rows: int('rows', str(v.rows), 3, 0) })
-      process.stdout.write(v.json === true ? JSON.stringify(report) + '\n' : formatInspection(report))
+    synopsis: 'turnkit inspect <dir> [--rows N] [--json]',
+    options: {
+      rows: intOption({ help: 'rows to show', default: 3, min: 0 }),
+      json: switchOption({ help: 'print the inspection as one JSON line' }),
+    },
+    async run(positionals, v) {
+      const dir = onePositional(positionals, 'dataset directory')
+      const report = await inspectDataset(resolve(dir), { rows: v.rows })
+      process.stdout.write(v.json ? JSON.stringify(report) + '\n' : formatInspection(report))
       return 0
     },
-  },
-}
+  }),
+} as const
+
+type CommandName = keyof typeof COMMANDS
+const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[]
 
 const HELP = `turnkit ${TOOL.version}: raw corpora -> versioned Parquet datasets -> TURN
 
 usage: turnkit <command> [options]   (turnkit <command> --help for its options)
 
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
+${COMMAND_NAMES.map((name) => `  ${name.padEnd(10)} ${COMMANDS[name].summary}`).join('\n')}
 
 exit codes: 0 success, 1 the work failed (see the message), 2 usage error
 `
+
+/** The help text of `name` (a command), as `turnkit <name> --help` prints it. */
+export function commandUsage(name: CommandName): string {
+  return usageOf(COMMANDS[name] as unknown as Command<OptionTable>)
+}
 
 /** Run the CLI with `argv` (without node and script). Returns the exit code; never calls process.exit. */
 export async function main(argv: string[]): Promise<number> {
@@ -432,21 +444,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${TOOL.version}\n`)
     return 0
   }
-  const command = COMMANDS[name]
-  if (command === undefined) {
-    process.stderr.write(`turnkit: unknown command '${name}'\n\n${HELP}`)
+  if (!Object.hasOwn(COMMANDS, name)) {
+    const hint = suggest(name, COMMAND_NAMES)
+    process.stderr.write(`turnkit: unknown command '${name}'${hint ? ` (did you mean ${hint}?)` : ''}\n\n${HELP}`)
     return 2
   }
+  const cmd = COMMANDS[name as CommandName] as unknown as Command<OptionTable>
   try {
     if (args.includes('--help') || args.includes('-h')) {
-      process.stdout.write(`${command.usage}\n`)
+      process.stdout.write(`${usageOf(cmd)}\n`)
       return 0
     }
-    const { values, positionals } = parseArgs({ args, options: command.options, allowPositionals: true, strict: true })
-    return await command.run(positionals, values as Record<string, string | boolean | string[] | undefined>)
+    const { positionals, values } = parseOptions(args, cmd.options)
+    return await cmd.run(positionals, values)
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`turnkit ${name}: ${(err as Error).message}\n\n${command.usage}\n`)
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`turnkit ${name}: ${err.message}\n\n${usageOf(cmd)}\n`)
       return 2
     }
     process.stderr.write(`turnkit ${name}: ${err instanceof Error ? err.message : String(err)}\n`)

@@ -10,16 +10,15 @@
 //     "source": { "fingerprint": "sha256:...", "inputs": 12 }, "tool": { "name": "turnkit", "version": "0.1.0" },
 //     "version": "sha256:..." }
 
-import { readFileSync } from 'node:fs'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { REJECT_CODES, type RejectCode } from '../kinds/reject.js'
+import { TOOL } from '../config.js'
 import { writeFileAtomic } from './atomic.js'
 import { MANIFEST_FILE } from './layout.js'
-import { sha256Bytes, sha256File } from './hash.js'
+import { sha256Bytes } from './hash.js'
 import type { ShardEntry } from './parquet-writer.js'
-import { loadSchema, type RecordSchema, schemaHash } from './schema.js'
+import { type RecordSchema, schemaHash } from './schema.js'
 import { canonicalJson, type JsonObject, type JsonValue, sortedJsonPretty } from '../formats/json.js'
 
 /** The `format` of every manifest this code writes; bumped when the manifest layout changes. */
@@ -65,7 +64,7 @@ export interface ManifestParts {
   schema: RecordSchema | SchemaRef
   pipeline: { name: string; settings: JsonObject }
   source: { fingerprint: string; inputs: number }
-  /** default `{ name: 'turnkit', version: <package.json version> }` */
+  /** default this turnkit's name and version (package.json) */
   tool?: { name: string; version: string }
   /** in any order; sorted by file here */
   shards: readonly ShardEntry[]
@@ -118,7 +117,7 @@ export function buildManifest(parts: ManifestParts): Manifest {
     schema,
     pipeline: { name: parts.pipeline.name, settings: parts.pipeline.settings },
     source: { fingerprint: parts.source.fingerprint, inputs: parts.source.inputs },
-    tool: parts.tool ?? { name: 'turnkit', version: toolVersion() },
+    tool: parts.tool ?? TOOL,
     shards,
     rows,
     inputs,
@@ -269,10 +268,4 @@ function isCount(v: unknown): v is number {
 }
 function isHash(v: unknown): v is string {
   return typeof v === 'string' && /^sha256:[0-9a-f]{64}$/.test(v)
-}
-
-/** The turnkit version from package.json (found from this file, not the current directory). */
-export function toolVersion(): string {
-  const path = fileURLToPath(new URL('../../package.json', import.meta.url))
-  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version
 }

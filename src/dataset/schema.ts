@@ -7,7 +7,8 @@
 //                   "shape": ["frames", 128], "description": "..." }, ... ] }
 
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { join, sep } from 'node:path'
+import { packageRoot } from '../config.js'
 import { Binary, Bool, DataType, Field, Float32, Float64, Int32, Int64, List, Schema, Utf8 } from 'apache-arrow'
 import { sha256Bytes } from './hash.js'
 import { canonicalJson } from '../formats/json.js'
@@ -55,7 +56,7 @@ const FIELD_KEYS = ['name', 'type', 'nullable', 'unit', 'shape', 'description']
 const NUMERIC_SCALARS: readonly ScalarType[] = ['int32', 'int64', 'float32', 'float64']
 
 /** Directory of the schema files, found from this source file so the current directory does not matter. */
-export const SCHEMAS_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url))
+export const SCHEMAS_DIR = join(packageRoot(), 'schemas') + sep
 
 /**
  * Load and validate schemas/<id>.json. Returns the schema as written (field order kept).

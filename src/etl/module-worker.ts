@@ -1,10 +1,13 @@
-// Start a worker thread that runs an exported function of a TypeScript module. Workers start as eval'd
-// CommonJS so that TypeScript support (tsx) is registered before the module loads; under a plain-JS build the
-// register call is harmless.
+// Start a worker thread that runs an exported function of a module. From the TypeScript sources (a checkout,
+// the tests) the worker registers tsx before the module loads; from the compiled package (dist/) it imports
+// the JavaScript directly, so tsx is not needed there.
 import { Worker, type MessagePort } from 'node:worker_threads'
 
 /** The worker-side entry: receives the port to the parent and the plain-data `data`. */
 export type WorkerEntry = (port: MessagePort, data: unknown) => void | Promise<void>
+
+// This file's own URL ends in .ts exactly when the process runs the sources through tsx.
+const FROM_SOURCES = import.meta.url.endsWith('.ts')
 
 /**
  * A worker running `import(moduleUrl)[entry](parentPort, data)`. A failure to start arrives as a message
@@ -13,12 +16,13 @@ export type WorkerEntry = (port: MessagePort, data: unknown) => void | Promise<v
 export function spawnModuleWorker(moduleUrl: string, entry: string, data: unknown): Worker {
   const bootstrap = `
     const { parentPort, workerData } = require('node:worker_threads')
-    import(workerData.tsx).then((tsx) => { tsx.register(); return import(workerData.module) })
+    const ready = workerData.tsx === null ? Promise.resolve() : import(workerData.tsx).then((tsx) => tsx.register())
+    ready.then(() => import(workerData.module))
       .then((mod) => mod[workerData.entry](parentPort, workerData.data))
       .catch((err) => { parentPort.postMessage({ fatal: String(err && err.stack || err) }) })`
   return new Worker(bootstrap, {
     eval: true,
-    workerData: { tsx: import.meta.resolve('tsx/esm/api'), module: moduleUrl, entry, data },
+    workerData: { tsx: FROM_SOURCES ? import.meta.resolve('tsx/esm/api') : null, module: moduleUrl, entry, data },
   })
 }
 

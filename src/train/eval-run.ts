@@ -6,7 +6,7 @@ import { basename, join } from 'node:path'
 import { writeFileAtomic } from '../dataset/atomic.js'
 import { readManifest } from '../dataset/manifest.js'
 import { evaluateModel } from './evaluate.js'
-import { loadRunModel } from './trainer.js'
+import { RunDir } from './run-dir.js'
 import { formatScoreTable, type CiouSummary, type ScoreReport } from './score.js'
 import { writeOverlays } from './overlays.js'
 
@@ -25,9 +25,10 @@ export interface EvalRunResult {
 export async function evaluateRun(run: string, dataDir: string, { name, vis }: { name?: string; vis?: string | undefined } = {}): Promise<EvalRunResult> {
   const manifest = await readManifest(dataDir)
   const evalName = name ?? manifest.pipeline.name ?? basename(dataDir)
-  const dir = join(run, 'eval', evalName)
+  const runDir = new RunDir(run)
+  const { model } = await runDir.loadBest()
+  const dir = runDir.evalDir(evalName)
   await mkdir(dir, { recursive: true })
-  const { model } = await loadRunModel(run)
   try {
     const { report, baselines, items, images } = await evaluateModel(model, dataDir, { keepImages: vis !== undefined })
     await writeFileAtomic(join(dir, 'preds.jsonl'), items.map((i) => JSON.stringify({ key: i.key, box: i.box.map((v) => Number(v.toFixed(6))) }) + '\n').join(''))
