@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { reject, type Reject } from '../src/kinds/reject.js'
 import { readTextFile } from '../src/formats/text.js'
+import { parseXml, type XmlElement } from '../src/formats/xml.js'
 import { AUDIO_FILE_EXTENSIONS, IMAGE_EXTENSIONS, findStem, indexFiles } from '../src/etl/file-index.js'
 import type { AudioVisualSource, ListedBox } from '../src/kinds/audio-image-boxes.js'
 
@@ -22,48 +23,6 @@ export const FLICKR_GRID = 256
 // Flickr ids are digits; a little slack for renamed files, none for path syntax.
 const ITEM_ID = /^[\w][\w.-]{0,127}$/
 
-/** An XML element: tag, child elements in order, and its own text (children's text excluded), trimmed. */
-export interface XmlElement {
-  tag: string
-  children: XmlElement[]
-  text: string
-}
-
-const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
-
-/**
- * Parse a small, data-only XML document (annotation files) into elements. Comments, processing instructions and
- * a DOCTYPE are skipped; entities other than the five predefined ones and numeric references are left as
- * written (never expanded, so nothing is fetched or multiplied). Attributes are ignored. Throws on a
- * mismatched or unclosed tag, or when there is no single root element.
- */
-export function parseXml(text: string): XmlElement {
-  const body = text.replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^[>]*(\[[\s\S]*?\])?\s*>/gi, '')
-  const root: XmlElement = { tag: '#document', children: [], text: '' }
-  const stack: XmlElement[] = [root]
-  const token = /<!\[CDATA\[([\s\S]*?)\]\]>|<(\/?)([A-Za-z_][\w.:-]*)((?:\s+[^>]*?)?)(\/?)>|([^<]+)|(<)/g
-  for (let m = token.exec(body); m !== null; m = token.exec(body)) {
-    const top = stack[stack.length - 1]!
-    if (m[1] !== undefined) top.text += m[1]
-    else if (m[6] !== undefined) {
-      top.text += m[6].replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (whole, name: string) =>
-        name.startsWith('#x') || name.startsWith('#X') ? String.fromCodePoint(parseInt(name.slice(2), 16)) : name.startsWith('#') ? String.fromCodePoint(Number(name.slice(1))) : (XML_ENTITIES[name] ?? whole),
-      )
-    } else if (m[7] !== undefined) throw new Error(`stray '<' at offset ${m.index}`)
-    else if (m[2] === '/') {
-      if (top.tag !== m[3]) throw new Error(`closing </${m[3]}> does not match <${top.tag}>`)
-      top.text = top.text.trim()
-      stack.pop()
-    } else {
-      const element: XmlElement = { tag: m[3]!, children: [], text: '' }
-      top.children.push(element)
-      if (m[5] !== '/') stack.push(element)
-    }
-  }
-  if (stack.length !== 1) throw new Error(`<${stack[stack.length - 1]!.tag}> is never closed`)
-  if (root.children.length !== 1) throw new Error(`expected one root element, found ${root.children.length}`)
-  return root.children[0]!
-}
 
 const isBoxTag = (tag: string): boolean => /^(bbox|bndbox)$/i.test(tag)
 

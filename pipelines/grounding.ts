@@ -9,6 +9,8 @@ import { reject, type Reject } from '../src/kinds/reject.js'
 import type { GroundingCorpus, GroundingSource } from '../src/kinds/image-text-box.js'
 import { safeRelativePath } from '../src/kinds/paths.js'
 import { readTextFile } from '../src/formats/text.js'
+import { parseJson, readJsonFile, readJsonLines } from '../src/formats/json.js'
+import { parseXml, type XmlElement } from '../src/formats/xml.js'
 import { loadPickle } from '../src/formats/pickle.js'
 import { readParquetRows } from '../src/dataset/parquet-reader.js'
 import type { BoxXywh } from '../src/image/boxes.js'
@@ -64,24 +66,6 @@ const asInt = (x: unknown): number | null => {
   return typeof n === 'number' && Number.isSafeInteger(n) ? n : null
 }
 
-/**
- * Parse JSON that Python's json.dump may have written: it emits NaN, Infinity and -Infinity (allow_nan=True),
- * which JSON.parse refuses. Those tokens (outside strings) become null, so a NaN box reads as [null, ...] and is
- * refused as non-finite. Throws naming `source` when the text is not JSON even so.
- */
-export function parsePythonJson(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch (first) {
-    const patched = text.replace(/"(?:[^"\\]|\\.)*"|-?\bInfinity\b|\bNaN\b/g, (m) => (m.startsWith('"') ? m : 'null'))
-    try {
-      return JSON.parse(patched)
-    } catch {
-      throw new Error(`${source}: not valid JSON: ${(first as Error).message}`)
-    }
-  }
-}
-
 /** What instances.json (COCO format) says about images, annotations and categories. */
 interface Instances {
   images: Map<number, { fileName: string | null; width: number | null; height: number | null }>
@@ -94,7 +78,7 @@ interface Instances {
 //    "annotations": [{"id": 1719310, "image_id": 581857, "bbox": [103.93, 299.99, 134.22, 177.42], "category_id": 1}],
 //    "categories": [{"id": 1, "name": "person"}]}
 async function readInstances(path: string, source: string): Promise<Instances> {
-  const value = parsePythonJson(await readFile(path, 'utf8'), source)
+  const value = await readJsonFile(path, source)
   if (!isRecord(value)) throw new Error(`${source}: expected a COCO instances object with images, annotations, categories`)
   const list = (name: string): Record<string, unknown>[] => (Array.isArray(value[name]) ? (value[name] as unknown[]).filter(isRecord) : [])
   const instances: Instances = { images: new Map(), annotations: new Map(), categories: new Map() }
@@ -137,24 +121,14 @@ async function readRefsFile(path: string, source: string): Promise<RefsFile> {
     return { refs: value, badLines: [] }
   }
   if (ext === '.json') {
-    const value = parsePythonJson(await readFile(path, 'utf8'), source)
+    const value = await readJsonFile(path, source)
     const refs = Array.isArray(value) ? value : isRecord(value) && Array.isArray(value.refs) ? value.refs : null
     if (refs === null) throw new Error(`${source}: expected a JSON list of refs (or {"refs": [...]})`)
     return { refs, badLines: [] }
   }
   if (ext === '.jsonl') {
-    const refs: unknown[] = []
-    const badLines: RefsFile['badLines'] = []
-    const lines = (await readFile(path, 'utf8')).split('\n')
-    lines.forEach((text, i) => {
-      if (text.trim() === '') return
-      try {
-        refs.push(parsePythonJson(text, `${source} line ${i + 1}`))
-      } catch (error) {
-        badLines.push({ line: i + 1, message: (error as Error).message })
-      }
-    })
-    return { refs, badLines }
+    const { values, bad } = await readJsonLines(path, source)
+    return { refs: values, badLines: bad.map(({ line, message }) => ({ line, message: `${source} line ${line}: ${message}` })) }
   }
   const refs: unknown[] = []
   try {
@@ -226,7 +200,7 @@ function expressionsOf(ref: Record<string, unknown>): string[] {
 function boxOf(value: unknown): BoxXywh | null {
   if (typeof value === 'string') {
     try {
-      value = parsePythonJson(value, 'bbox')
+      value = parseJson(value, 'bbox')
     } catch {
       return null
     }
@@ -412,38 +386,41 @@ export interface EntityObject {
   scene: boolean
 }
 
-const xmlNumber = (block: string, tag: string): number => {
-  const m = new RegExp(`<${tag}>\\s*([^<]*?)\\s*</${tag}>`).exec(block)
-  return m === null || m[1] === '' ? NaN : Number(m[1])
-}
-
 /**
  * Parse a Flickr30k Entities `Annotations/<id>.xml` (VOC style). Coordinates there are 1-based and inclusive:
  * xmin 1, xmax 10 covers the first ten pixel columns, so the continuous box is x = xmin - 1, w = xmax - xmin + 1.
- * Returns the image size and objects, or an error string when the XML is not such a file.
+ * Returns the image size and objects, or an error string when the XML is not well-formed or not such a file.
  *   <annotation><size><width>500</width><height>375</height><depth>3</depth></size>
  *     <object><name>18</name><bndbox><xmin>1</xmin><ymin>20</ymin><xmax>120</xmax><ymax>300</ymax></bndbox></object>
  *     <object><name>21</name><nobndbox>0</nobndbox><scene>1</scene></object></annotation>
  */
 export function parseEntityAnnotation(xml: string): { width: number; height: number; objects: EntityObject[] } | { error: string } {
-  if (!/<annotation[\s>]/.test(xml) || !/<\/annotation>/.test(xml)) return { error: 'no <annotation> element' }
-  const opened = (xml.match(/<object>/g) ?? []).length
-  const blocks = [...xml.matchAll(/<object>([\s\S]*?)<\/object>/g)].map((m) => m[1]!)
-  if (blocks.length !== opened) return { error: `${opened} <object> elements, ${blocks.length} closed` }
-  const size = /<size>([\s\S]*?)<\/size>/.exec(xml)?.[1] ?? ''
-  const objects = blocks.map((block): EntityObject => {
-    const names = [...block.matchAll(/<name>\s*([^<]*?)\s*<\/name>/g)].map((m) => m[1]!)
-    const bndbox = /<bndbox>([\s\S]*?)<\/bndbox>/.exec(block)?.[1]
-    const box: BoxXywh | null =
-      bndbox === undefined
-        ? null
-        : (() => {
-            const [xmin, ymin, xmax, ymax] = ['xmin', 'ymin', 'xmax', 'ymax'].map((t) => xmlNumber(bndbox, t)) as [number, number, number, number]
-            return [xmin - 1, ymin - 1, xmax - xmin + 1, ymax - ymin + 1]
-          })()
-    return { names, box, nobndbox: xmlNumber(block, 'nobndbox') > 0, scene: xmlNumber(block, 'scene') > 0 }
-  })
-  return { width: xmlNumber(size, 'width'), height: xmlNumber(size, 'height'), objects }
+  let root: XmlElement
+  try {
+    root = parseXml(xml)
+  } catch (error) {
+    return { error: (error as Error).message }
+  }
+  if (root.tag !== 'annotation') return { error: `the root element is <${root.tag}>, not <annotation>` }
+  const child = (element: XmlElement | undefined, tag: string): XmlElement | undefined => element?.children.find((c) => c.tag === tag)
+  const number = (element: XmlElement | undefined, tag: string): number => {
+    const text = child(element, tag)?.text ?? ''
+    return text === '' ? NaN : Number(text)
+  }
+  const size = child(root, 'size')
+  const objects = root.children
+    .filter((c) => c.tag === 'object')
+    .map((object): EntityObject => {
+      const bndbox = child(object, 'bndbox')
+      const [xmin, ymin, xmax, ymax] = ['xmin', 'ymin', 'xmax', 'ymax'].map((t) => number(bndbox, t)) as [number, number, number, number]
+      return {
+        names: object.children.filter((c) => c.tag === 'name').map((c) => c.text),
+        box: bndbox === undefined ? null : [xmin - 1, ymin - 1, xmax - xmin + 1, ymax - ymin + 1],
+        nobndbox: number(object, 'nobndbox') > 0,
+        scene: number(object, 'scene') > 0,
+      }
+    })
+  return { width: number(size, 'width'), height: number(size, 'height'), objects }
 }
 
 /** The smallest box holding every box (all [x, y, w, h] in the same units). */

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { reject, type Reject } from '../src/kinds/reject.js'
 import { safeRelativePath } from '../src/kinds/paths.js'
-import { readTextFile } from '../src/formats/text.js'
+import { readJsonFile } from '../src/formats/json.js'
 import { AUDIO_FILE_EXTENSIONS, VIDEO_EXTENSIONS, findStem, indexFiles } from '../src/etl/file-index.js'
 import type { AudioVisualSource, ListedBox } from '../src/kinds/audio-image-boxes.js'
 
@@ -45,9 +45,9 @@ async function readMusicVideos(root: string): Promise<{ file: string; videos: In
   // The file reads: {"videos": {"accordion": ["RGRb6pZJvCM", ...], "acoustic_guitar": [...], ...}}
   let parsed: unknown
   try {
-    parsed = JSON.parse((await readTextFile(join(root, file))).text)
+    parsed = await readJsonFile(join(root, file), file)
   } catch (error) {
-    return reject(`music/solo/${file}`, 'list', 'bad-annotation', `${file} is not valid JSON: ${(error as Error).message}`, file)
+    return reject(`music/solo/${file}`, 'list', 'bad-annotation', (error as Error).message, file)
   }
   const videos = (parsed as { videos?: unknown } | null)?.videos
   if (typeof videos !== 'object' || videos === null || Array.isArray(videos)) {
@@ -162,9 +162,9 @@ export async function* listMusicSolo(
   //   "normbox": [0.35, 0.0, 0.3734375, 0.9944], "category_id": 1}], "wdith": 640, "height": 360}, ...}
   let parsed: unknown
   try {
-    parsed = JSON.parse((await readTextFile(join(root, jsonName))).text)
+    parsed = await readJsonFile(join(root, jsonName), jsonName)
   } catch (error) {
-    yield reject(`music-solo/test/${jsonName}`, 'list', 'bad-annotation', `${jsonName} is not valid JSON: ${(error as Error).message}`, jsonName)
+    yield reject(`music-solo/test/${jsonName}`, 'list', 'bad-annotation', (error as Error).message, jsonName)
     return
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { reject, type Reject } from '../src/kinds/reject.js'
 import { safeRelativePath } from '../src/kinds/paths.js'
 import { parseCsvRows, readTextFile } from '../src/formats/text.js'
+import { readJsonFile } from '../src/formats/json.js'
 import { AUDIO_FILE_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, findStem, indexFiles } from '../src/etl/file-index.js'
 import type { AudioVisualSource, ListedBox } from '../src/kinds/audio-image-boxes.js'
 import { xyxyToXywh, type BoxXyxy } from '../src/image/boxes.js'
@@ -124,9 +125,9 @@ export async function* listVggSs(
   // The file reads: [{"file": "--PJHxphWEs_000030", "class": "playing bass guitar", "bbox": [[0.12, 0.3, 0.55, 0.98]]}, ...]
   let entries: unknown
   try {
-    entries = JSON.parse((await readTextFile(join(root, jsonName))).text)
+    entries = await readJsonFile(join(root, jsonName), jsonName)
   } catch (error) {
-    yield reject(`vggss/test/${jsonName}`, 'list', 'bad-annotation', `${jsonName} is not valid JSON: ${(error as Error).message}`, jsonName)
+    yield reject(`vggss/test/${jsonName}`, 'list', 'bad-annotation', (error as Error).message, jsonName)
     return
   }
   if (!Array.isArray(entries)) {

@@ -4,10 +4,9 @@
 //   <out>/expected.json every row's values; log_mel as [offset, length] into log_mel.npy
 //   <out>/log_mel.npy   every row's log_mel, concatenated, little-endian float32 (bit patterns to compare)
 
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { buildManifest, writeManifest } from '../src/dataset/manifest.js'
-import { writeShard } from '../src/dataset/parquet-writer.js'
+import { DatasetWriter } from '../src/dataset/writer.js'
 import { loadSchema } from '../src/dataset/schema.js'
 import type { Row } from '../src/kinds/record.js'
 
@@ -38,6 +37,7 @@ const rows: Row[] = FRAMES.map((frames, i) => ({
   duration_sec: Math.fround(frames * 0.046),
   num_samples: frames * 1024,
   frames,
+  n_mels: 128,
   log_mel: logMel(i + 1, frames),
   captions: i === 3 ? ['only one'] : ['a dog barks', 'rain on a tin roof — é 雨 🌧'],
   token_ids: i === 3 ? [[101, 2069, 2028, 102]] : [[101, 1037, 3899, 102], []],
@@ -49,21 +49,16 @@ const rows: Row[] = FRAMES.map((frames, i) => ({
 }))
 
 await rm(out, { recursive: true, force: true })
-await mkdir(dataset, { recursive: true })
 const schema = await loadSchema('audio-text')
-const shards = [
-  await writeShard(dataset, 0, schema, rows.slice(0, 3), { rowGroupRows: 2 }),
-  await writeShard(dataset, 1, schema, rows.slice(3), { rowGroupRows: 2 }),
-]
-await writeFile(join(dataset, 'rejects.jsonl'), `${JSON.stringify({ key: 'clotho/development/short.wav', source: 'development/short.wav', stage: 'decode', code: 'too-short', message: '0.40 s' })}\n`)
-const manifest = buildManifest({
+const { manifest } = await DatasetWriter.write(dataset, {
+  pipeline: 'interop-sample',
   schema,
-  pipeline: { name: 'interop-sample', settings: { sampleRate: 22050, nMels: 128, compression: 'zstd', rowGroupRows: 2 } },
-  source: { fingerprint: 'sha256:interop-sample', inputs: rows.length + 1 },
-  shards,
-  rejects: { byCode: { 'too-short': 1 } },
+  settings: { sampleRate: 22050, nMels: 128 },
+  rows,
+  rejects: [{ key: 'clotho/development/short.wav', source: 'development/short.wav', stage: 'decode', code: 'too-short', message: '0.40 s' }],
+  shardRows: 3, // part-00000 holds rows 0-2, part-00001 rows 3-4 and the reject, whose key sorts last
+  rowGroupRows: 2,
 })
-await writeManifest(dataset, manifest)
 
 // Companion files: scalars in JSON (float32 values are exact doubles), log-mels as raw float32 bits in .npy.
 let offset = 0
@@ -81,7 +76,7 @@ for (const row of rows) {
   offset += (row.log_mel as Float32Array).length
 }
 await writeFile(join(out, 'log_mel.npy'), npyFloat32(all))
-process.stdout.write(`wrote ${dataset} (${manifest.rows} rows, ${shards.length} shards, version ${manifest.version}) and ${out}/expected.json, ${out}/log_mel.npy\n`)
+process.stdout.write(`wrote ${dataset} (${manifest!.rows} rows, ${manifest!.shards.length} shards, version ${manifest!.version}) and ${out}/expected.json, ${out}/log_mel.npy\n`)
 
 // NumPy .npy v1.0: magic, version, little-endian header length, a Python dict literal padded to 64 bytes.
 function npyFloat32(values: Float32Array): Uint8Array {

@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { listVggSound, listVggSs } from '../pipelines/vggsound.js'
 import { listMusic, listMusicSolo, parseMusicSoloKey } from '../pipelines/music.js'
-import { listFlickrSoundNet, parseXml } from '../pipelines/flickr-soundnet.js'
+import { listFlickrSoundNet } from '../pipelines/flickr-soundnet.js'
+import { parseXml } from '../src/formats/xml.js'
 import { reject } from '../src/kinds/reject.js'
 import { CORPORA, type CorpusName } from '../src/cli/corpora.js'
 import { decodeWithFfmpeg, lastErrorLine, resolveDecodeConfig } from '../src/audio/decode.js'
@@ -256,15 +257,21 @@ describe('listFlickrSoundNet', () => {
       'audio/2.wav': '',
     })
     assert.deepEqual(await collect(listFlickrSoundNet(root)), [
-      reject('flickr-soundnet/test/1', 'list', 'bad-annotation', 'Annotations/1.xml: closing </object> does not match <bbox>', 'Annotations/1.xml'),
+      reject('flickr-soundnet/test/1', 'list', 'bad-annotation', "Annotations/1.xml: Expected closing tag 'bbox' (opened in line 1, col 21) instead of closing tag 'object'. (line 1)", 'Annotations/1.xml'),
       reject('flickr-soundnet/test/2', 'list', 'no-box', 'Annotations/2.xml: no <bbox> element', 'Annotations/2.xml'),
       reject('flickr-soundnet/test/../x', 'list', 'unsafe-path', 'flickr_test.csv: id "../x" is not a plain file name; not opened', 'flickr_test.csv'),
     ])
   })
 
   it('parses XML text with entities, comments and a declaration', () => {
-    const root = parseXml('<?xml version="1.0"?>\n<!-- c --><a x="1"><b>1 &amp; 2</b><c/></a>')
-    assert.deepEqual(root, { tag: 'a', text: '', children: [{ tag: 'b', text: '1 & 2', children: [] }, { tag: 'c', text: '', children: [] }] })
+    const root = parseXml('<?xml version="1.0"?>\n<!-- c --><a x="1"><b>1 &amp; 2 &#65;</b><c/></a>')
+    assert.deepEqual(root, { tag: 'a', text: '', children: [{ tag: 'b', text: '1 & 2 A', children: [] }, { tag: 'c', text: '', children: [] }] })
+  })
+
+  it('refuses an external entity and does not expand nested ones', () => {
+    assert.throws(() => parseXml('<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>'), /External entities are not supported/)
+    const nested = parseXml('<!DOCTYPE a [<!ENTITY x "xxxxxxxxxx"><!ENTITY y "&x;&x;&x;&x;&x;&x;&x;&x;">]><a>&y;&y;&y;&y;</a>')
+    assert.ok(nested.text.length < 100, nested.text)
   })
 })
 

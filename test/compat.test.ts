@@ -1,10 +1,9 @@
 import { describe, it } from 'node:test'
-import { mkdir } from 'node:fs/promises'
 import assert from 'node:assert/strict'
 import { tempDir } from './helpers/temp.js'
 import { resolveAudioTextOptions } from '../src/kinds/audio-text.js'
-import { buildManifest, type Manifest, writeManifest } from '../src/dataset/manifest.js'
-import { writeShard } from '../src/dataset/parquet-writer.js'
+import type { Manifest } from '../src/dataset/manifest.js'
+import { DatasetWriter } from '../src/dataset/writer.js'
 import { loadSchema } from '../src/dataset/schema.js'
 import { checkDatasetCompatibility, checkDatasetDir, type ExpectedDataset } from '../src/train/compat.js'
 
@@ -18,14 +17,12 @@ async function datasetWith(name: string, nMels: number): Promise<{ dir: string; 
   const dir = `${await tempDir('compat-')}/${name}`
   const { settings } = resolveAudioTextOptions(dir, { logMel: { nMels } })
   const schema = await loadSchema('audio-text')
-  await mkdir(dir)
-  const shard = await writeShard(dir, 0, schema, [{
+  const status = await DatasetWriter.write(dir, { pipeline: 'clotho', schema, settings, shardRows: 1, rows: [{
     key: 'clotho/development/a.wav', corpus: 'clotho', split: 'development', source_path: 'development/a.wav',
     duration_sec: 1, num_samples: 22_050, frames: 1, n_mels: nMels, log_mel: new Float32Array(nMels), captions: ['a'],
     token_ids: [Int32Array.from([101, 1037, 102])], rms_dbfs: -20, peak: 0.5, spectral_flatness: 0.1, silent: false, source_ids: [],
-  }])
-  const manifest = buildManifest({ schema, pipeline: { name: 'clotho', settings }, source: { fingerprint: 'x', inputs: 1 }, shards: [shard], rejects: { byCode: {} } })
-  await writeManifest(dir, manifest)
+  }] })
+  const manifest = status.manifest!
   const text = settings.text as { vocabHash: string }
   return { dir, manifest, vocabHash: text.vocabHash }
 }

@@ -1,12 +1,12 @@
 // Grounding corpora: the listings of every layout (refs pickle / JSON / JSONL / Parquet, refclef, Flickr30k
 // Entities markup and VOC XML), the image-text-box stage, and each corpus end to end through the real CLI.
-import { before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { cp, readFile, readdir, rm } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { Field, Float64, Int32, Int64, List, Struct, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow'
+import { Field, Int32, Int64, List, Struct, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow'
 import { Table as WasmTable, writeParquet } from 'parquet-wasm'
 import {
   listFlickr30kEntities,

@@ -58,7 +58,6 @@ describe('turnkit prepare on a corrupt Clotho fixture', () => {
   })
 
   it('writes rows sorted by key with one log-mel of frames x 128 per clip', async () => {
-    const manifest = await readManifestJson(reference)
     const rows = await collect((await openDataset(reference)).rows())
     assert.equal(rows.length, expected.rows)
     const keys = rows.map((r) => r.key as string)

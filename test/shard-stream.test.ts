@@ -1,8 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { tempDir } from './helpers/temp.js'
-import { buildManifest, writeManifest } from '../src/dataset/manifest.js'
-import { writeShard } from '../src/dataset/parquet-writer.js'
+import { DatasetWriter } from '../src/dataset/writer.js'
 import { loadSchema } from '../src/dataset/schema.js'
 import type { Cursor, ShardStream, StreamItem } from '../src/dataset/stream.js'
 import { openDataset } from '../src/dataset/dataset.js'
@@ -35,17 +34,7 @@ async function tinyDataset(rows: number, { shards = 3, rowGroupRows = 4 } = {}):
     silent: false,
     source_ids: [],
   }))
-  const per = Math.ceil(rows / shards)
-  const entries = []
-  for (let s = 0; s * per < rows; s++) entries.push(await writeShard(dir, s, schema, all.slice(s * per, (s + 1) * per), { rowGroupRows }))
-  const manifest = buildManifest({
-    schema,
-    pipeline: { name: 'test', settings: { audio: { nMels: 3 } } },
-    source: { fingerprint: 'test', inputs: rows },
-    shards: entries,
-    rejects: { byCode: {} },
-  })
-  await writeManifest(dir, manifest)
+  await DatasetWriter.write(dir, { pipeline: 'test', schema, settings: { audio: { nMels: 3 } }, rows: all, shardRows: Math.ceil(rows / shards), rowGroupRows, tool: { name: 'turnkit', version: 'test' } })
   return dir
 }
 

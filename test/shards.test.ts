@@ -6,10 +6,11 @@ import { tempDir } from './helpers/temp.js'
 import { sha256Bytes, sha256File } from '../src/dataset/hash.js'
 import { writeFileAtomic } from '../src/dataset/atomic.js'
 import { arrowSchema, loadSchema, markdownReference, type RecordSchema, schemaHash, validateSchema } from '../src/dataset/schema.js'
-import { encodeShard, writeShard } from '../src/dataset/parquet-writer.js'
+import { encodeShard } from '../src/dataset/parquet-writer.js'
+import { DatasetWriter } from '../src/dataset/writer.js'
 import { readParquetMetadata, readParquetRows, withParquet } from '../src/dataset/parquet-reader.js'
 import { collect } from './helpers/tree.js'
-import { buildManifest, datasetVersion, type Manifest, readManifest, writeManifest } from '../src/dataset/manifest.js'
+import { buildManifest, datasetVersion, type Manifest, readManifest } from '../src/dataset/manifest.js'
 import { canonicalJson } from '../src/formats/json.js'
 import type { Row } from '../src/kinds/record.js'
 import { verifyDataset } from '../src/dataset/verify.js'
@@ -99,21 +100,11 @@ function audioRow(i: number, frames = 3): Row {
   }
 }
 
-/** Write `rows` as one-shard datasets' worth of shards (`perShard` rows each) plus manifest and ledger. */
+/** Write `rows` and one too-short reject as a dataset of `perShard` inputs per part file, through the writer. */
 async function writeDataset(dir: string, schema: RecordSchema, rows: Row[], settings: Manifest['pipeline']['settings'], perShard = 2): Promise<Manifest> {
-  const shards = []
-  for (let i = 0; i * perShard < rows.length; i++) shards.push(await writeShard(dir, i, schema, rows.slice(i * perShard, (i + 1) * perShard)))
-  await writeFile(join(dir, 'rejects.jsonl'), '{"key":"clotho/development/x.wav","code":"too-short"}\n')
-  const manifest = buildManifest({
-    schema,
-    pipeline: { name: 'clotho', settings },
-    source: { fingerprint: 'sha256:listing', inputs: rows.length + 1 },
-    tool: { name: 'turnkit', version: '0.0.0-test' },
-    shards,
-    rejects: { byCode: { 'too-short': 1 } },
-  })
-  await writeManifest(dir, manifest)
-  return manifest
+  const reject = { key: 'clotho/development/x.wav', source: 'development/x.wav', stage: 'decode', code: 'too-short', message: '0.40 s' } as const
+  const status = await DatasetWriter.write(dir, { pipeline: 'clotho', schema, settings, rows, rejects: [reject], shardRows: perShard, tool: { name: 'turnkit', version: '0.0.0-test' } })
+  return status.manifest!
 }
 
 describe('schema', () => {
@@ -339,7 +330,7 @@ describe('manifest', () => {
     const text = await readFile(join(dir, 'manifest.json'), 'utf8')
     assert.ok(text.endsWith('}\n'))
     assert.match(text, /^\{\n {2}"format": "turnkit-dataset\/1",\n {2}"inputs": 2,\n/)
-    assert.match(text, /"settings": \{\n {6}"hop": 512,\n {6}"nMels": 128\n {4}\}/)
+    assert.match(text, /"settings": \{\n {6}"hop": 512,\n {6}"nMels": 128,\n {6}"shards": \{\n {8}"compression": "zstd",\n {8}"shardRows": 2\n {6}\}\n {4}\}/)
   })
 
   it('reports a flipped byte in a shard, naming the file', async () => {
@@ -378,7 +369,7 @@ describe('manifest', () => {
     const c = await writeDataset(await tempDir(), schema, rows, { sampleRate: 16000 })
     assert.equal(b.version, a.version)
     assert.notEqual(c.version, a.version)
-    assert.equal(a.version, datasetVersion(schemaHash(schema), { sampleRate: 22050 }, a.shards))
+    assert.equal(a.version, datasetVersion(schemaHash(schema), { sampleRate: 22050, shards: { compression: 'zstd', shardRows: 2 } }, a.shards))
   })
 
   it('refuses to build a manifest whose reject total is not the sum by code', () => {

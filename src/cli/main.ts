@@ -3,7 +3,8 @@
 // 2 usage error (unknown command or flag, bad value).
 import { availableParallelism } from 'node:os'
 import { relative, resolve } from 'node:path'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { readJsonFile } from '../formats/json.js'
 import { ConfigError, TOOL } from '../config.js'
 import { CORPORA, CORPUS_NAMES, isCorpusName, PREPARE_DEFAULTS, prepareCorpus, type CorpusName } from './corpora.js'
 import type { PrepareSummary } from '../etl/prepare.js'
@@ -139,7 +140,7 @@ function printSummary(corpus: string, s: BuildStatus & Partial<PrepareSummary>, 
   return 0
 }
 
-const readJsonFile = (path: string): Record<string, unknown> => JSON.parse(readFileSync(resolve(path), 'utf8')) as Record<string, unknown>
+const readConfigFile = async (path: string): Promise<Record<string, unknown>> => (await readJsonFile(resolve(path))) as Record<string, unknown>
 const FIXTURE_FORMATS = ['wav', 'flac', 'm4a', 'mp3'] as const
 
 const PRESET_OPTIONS = {
@@ -310,7 +311,7 @@ const COMMANDS = {
       if (existsSync(resolve(v.out, 'config.json'))) throw new UsageError(`${v.out} already holds a run: continue it with --resume ${v.out}, or choose another --out`)
       const settings: Partial<TrainSettings> = {
         preset: v.preset,
-        model: v.config === undefined ? {} : readJsonFile(v.config),
+        model: v.config === undefined ? {} : await readConfigFile(v.config),
         epochs: v.epochs,
         classifierEpochs: v['classifier-epochs'],
         sourceBatch: v.batch,
@@ -345,7 +346,7 @@ const COMMANDS = {
     async run(positionals, v) {
       noPositionals(positionals)
       await selectBackend()
-      process.stdout.write(formatModelDescription(describeModel(resolveTurnConfig(v.config === undefined ? {} : readJsonFile(v.config), v.preset)), `TURN preset '${v.preset}'`))
+      process.stdout.write(formatModelDescription(describeModel(resolveTurnConfig(v.config === undefined ? {} : await readConfigFile(v.config), v.preset)), `TURN preset '${v.preset}'`))
       return 0
     },
   }),

@@ -19,7 +19,7 @@ import { MANIFEST_FILE } from './layout.js'
 import { sha256Bytes } from './hash.js'
 import type { ShardEntry } from './parquet-writer.js'
 import { type RecordSchema, schemaHash } from './schema.js'
-import { canonicalJson, type JsonObject, type JsonValue, sortedJsonPretty } from '../formats/json.js'
+import { canonicalJson, type JsonObject, sortedJsonPretty } from '../formats/json.js'
 
 /** The `format` of every manifest this code writes; bumped when the manifest layout changes. */
 export const MANIFEST_FORMAT = 'turnkit-dataset/1'

@@ -29,8 +29,6 @@ import {
   WriterPropertiesBuilder,
 } from 'parquet-wasm'
 import { positiveInt, resolveConfig } from '../config.js'
-import { writeFileAtomic } from './atomic.js'
-import { sha256Bytes } from './hash.js'
 import { arrowSchema, type FieldDef, type FieldType, parseFieldType, type RecordSchema } from './schema.js'
 import type { Row } from '../kinds/record.js'
 
@@ -52,7 +50,7 @@ export interface EncodeConfig {
    */
   rowGroupRows: number
 }
-/** Defaults of `encodeShard` and `writeShard`. */
+/** Defaults of `encodeShard`. */
 export const ENCODE_DEFAULTS: EncodeConfig = { compression: 'zstd', rowGroupRows: 128 }
 
 const CODECS: Record<ShardCompression, Compression> = {
@@ -73,12 +71,6 @@ export interface ShardEntry {
   bytes: number
   /** `sha256:<hex>` of the file bytes */
   sha256: string
-}
-
-/** The file name of shard number `index` (0-based): `part-00000.parquet`. Throws on a negative or non-integer. */
-export function shardFileName(index: number): string {
-  if (!Number.isInteger(index) || index < 0) throw new Error(`shardFileName: index ${index} must be an integer >= 0`)
-  return `part-${String(index).padStart(5, '0')}.parquet`
 }
 
 /**
@@ -175,24 +167,6 @@ export async function encodeShard(
   return Buffer.concat(chunks)
 }
 
-/**
- * Encode `rows` (see `encodeShard`) and write them atomically as `<dir>/part-<index>.parquet`.
- * Returns the manifest entry: file name, rows, bytes and sha256 of exactly the bytes written.
- * Throws what `encodeShard` and `writeFileAtomic` throw.
- */
-export async function writeShard(
-  dir: string,
-  index: number,
-  schema: RecordSchema,
-  rows: readonly Row[],
-  options: Partial<EncodeConfig> = {},
-): Promise<ShardEntry> {
-  const file = shardFileName(index)
-  const bytes = await encodeShard(schema, rows, options)
-  await writeFileAtomic(`${dir}/${file}`, bytes)
-  return { file, rows: rows.length, bytes: bytes.byteLength, sha256: sha256Bytes(bytes) }
-}
-
 function checkRows(schema: RecordSchema, rows: readonly Row[], what: string): void {
   const names = new Set(schema.fields.map((f) => f.name))
   let previous: string | undefined
@@ -247,7 +221,6 @@ class ColumnContext {
 }
 
 type Owner = (index: number) => number
-const identity: Owner = (i) => i
 
 const INT32_MIN = -(2 ** 31)
 const INT32_MAX = 2 ** 31 - 1

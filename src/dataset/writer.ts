@@ -9,9 +9,10 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Row } from '../kinds/record.js'
 import type { RejectCode } from '../kinds/reject.js'
-import { canonicalJson, type JsonObject } from '../formats/json.js'
+import { canonicalJson, readJsonFile, type JsonObject } from '../formats/json.js'
+import { TOOL } from '../config.js'
 import { writeFileAtomic } from './atomic.js'
-import { sha256Hex } from './hash.js'
+import { sha256Bytes, sha256Hex } from './hash.js'
 import {
   BUILD_FILE,
   ENVIRONMENT_FILE,
@@ -23,7 +24,7 @@ import {
   unitOfFileName,
 } from './layout.js'
 import { buildManifest, type Manifest, type RejectCounts, type SchemaRef, writeManifest } from './manifest.js'
-import { encodeShard, type ShardCompression, type ShardEntry } from './parquet-writer.js'
+import { compareSortKeys, ENCODE_DEFAULTS, encodeShard, type ShardCompression, type ShardEntry } from './parquet-writer.js'
 import { type RecordSchema, schemaHash } from './schema.js'
 
 /** One line of rejects.jsonl: an input that did not become a row, and why. */
@@ -89,11 +90,26 @@ export interface DatasetWriterOptions {
   shardRows: number
   /** Parquet codec of every part file; default zstd */
   compression?: ShardCompression
+  /**
+   * Rows per Parquet row group (the unit a reader loads); default ENCODE_DEFAULTS.rowGroupRows. A value other
+   * than the default is recorded in the `shards` settings block.
+   */
+  rowGroupRows?: number
   /** recorded in the manifest, not hashed into the version */
   tool: { name: string; version: string }
 }
 
-const readJson = async <T>(path: string): Promise<T> => JSON.parse(await readFile(path, 'utf8')) as T
+/** A whole dataset of the caller's own rows and rejects, for `DatasetWriter.write`. */
+export interface WriteDatasetOptions extends Omit<DatasetWriterOptions, 'source' | 'units' | 'shardRows' | 'tool'> {
+  rows: readonly Row[]
+  /** inputs that did not become rows; default none */
+  rejects?: readonly LedgerLine[]
+  /** inputs (rows and rejects, in key order) per part file; default 1000 */
+  shardRows?: number
+  tool?: { name: string; version: string }
+}
+
+const readJson = async <T>(path: string): Promise<T> => (await readJsonFile(path)) as T
 
 /**
  * Writes one dataset directory unit by unit (see the top of this file). Open with `DatasetWriter.open`; write
@@ -104,7 +120,7 @@ export class DatasetWriter {
     readonly dir: string,
     readonly identity: BuildIdentity,
     private readonly schema: RecordSchema | null,
-    private readonly compression: ShardCompression,
+    private readonly encoding: { compression: ShardCompression; rowGroupRows: number },
     private readonly tool: { name: string; version: string },
   ) {}
 
@@ -114,11 +130,13 @@ export class DatasetWriter {
    * naming every setting that differs.
    */
   static async open(dir: string, options: DatasetWriterOptions): Promise<DatasetWriter> {
-    const compression = options.compression ?? 'zstd'
+    const compression = options.compression ?? ENCODE_DEFAULTS.compression
+    const rowGroupRows = options.rowGroupRows ?? ENCODE_DEFAULTS.rowGroupRows
+    const shards: JsonObject = { shardRows: options.shardRows, compression, ...(rowGroupRows === ENCODE_DEFAULTS.rowGroupRows ? {} : { rowGroupRows }) }
     const identity: BuildIdentity = {
       pipeline: options.pipeline,
       schema: { id: options.schema.id, version: options.schema.version, hash: schemaHash(options.schema) },
-      settings: { ...options.settings, shards: { shardRows: options.shardRows, compression } },
+      settings: { ...options.settings, shards },
       source: options.source,
       units: options.units,
       shardRows: options.shardRows,
@@ -136,7 +154,29 @@ export class DatasetWriter {
     }
     // The tool that built the units goes into the manifest, also when another process merges them.
     await writeFileAtomic(join(dir, STATE_DIR, ENVIRONMENT_FILE), JSON.stringify({ tool: options.tool }) + '\n')
-    return new DatasetWriter(dir, identity, options.schema, compression, options.tool)
+    return new DatasetWriter(dir, identity, options.schema, { compression, rowGroupRows }, options.tool)
+  }
+
+  /**
+   * Write a whole dataset of your own rows in one call (MosaicML's MDSWriter does the same for its format): rows
+   * and rejects are sorted by key, cut into units of `shardRows` inputs, written, and the manifest is written
+   * last. The source fingerprint is the sha256 of the inputs' keys. Returns the finished build.
+   * Throws what `open` and `writeUnit` throw, and on a key that is both a row and a reject.
+   */
+  static async write(dir: string, options: WriteDatasetOptions): Promise<BuildStatus> {
+    const { rows, rejects = [], shardRows = 1000, tool = TOOL, ...rest } = options
+    const key = options.schema.sortKey
+    const inputs = [...rows.map((row) => ({ key: String(row[key]), row })), ...rejects.map((line) => ({ key: line.key, reject: line }))]
+    inputs.sort((a, b) => compareSortKeys(a.key, b.key))
+    for (let i = 1; i < inputs.length; i++) if (inputs[i]!.key === inputs[i - 1]!.key) throw new Error(`DatasetWriter.write: key '${inputs[i]!.key}' is given twice`)
+    const units = Math.ceil(inputs.length / shardRows)
+    const fingerprint = sha256Bytes(inputs.map((input) => input.key).join('\n'))
+    const writer = await DatasetWriter.open(dir, { ...rest, source: { fingerprint, inputs: inputs.length }, units, shardRows, tool })
+    for (let unit = 0; unit < units; unit++) {
+      const part = inputs.slice(unit * shardRows, (unit + 1) * shardRows)
+      await writer.writeUnit(unit, { rows: part.flatMap((p) => ('row' in p ? [p.row] : [])), rejects: part.flatMap((p) => ('reject' in p ? [p.reject] : [])), inputs: part.length })
+    }
+    return await writer.finish()
   }
 
   /** Units whose result is on disk and whose part file has the recorded size: a resumed build skips them. */
@@ -168,7 +208,7 @@ export class DatasetWriter {
     const file = partFileName(unit)
     let shard: ShardEntry | null = null
     if (rows.length > 0) {
-      const bytes = await encodeShard(this.schema, rows, { compression: this.compression })
+      const bytes = await encodeShard(this.schema, rows, this.encoding)
       // Part file first, unit result last: a result on disk means its part file is complete.
       await writeFileAtomic(join(this.dir, file), bytes)
       shard = { file, rows: rows.length, bytes: bytes.length, sha256: `sha256:${sha256Hex(bytes)}` }
@@ -244,7 +284,7 @@ export class DatasetWriter {
     await writeFileAtomic(join(outDir, STATE_DIR, ENVIRONMENT_FILE), JSON.stringify({ tool }) + '\n')
     // Part file before its unit result, as writeUnit does, so a merge killed midway leaves a resumable directory.
     for (const { from, to } of copies) await writeFileAtomic(to, await readFile(from))
-    return await new DatasetWriter(outDir, build, null, 'zstd', tool as { name: string; version: string }).finish()
+    return await new DatasetWriter(outDir, build, null, ENCODE_DEFAULTS, tool as { name: string; version: string }).finish()
   }
 }
 

@@ -1,10 +1,7 @@
 // Start a worker thread that runs an exported function of a module. From the TypeScript sources (a checkout,
 // the tests) the worker registers tsx before the module loads; from the compiled package (dist/) it imports
 // the JavaScript directly, so tsx is not needed there.
-import { Worker, type MessagePort } from 'node:worker_threads'
-
-/** The worker-side entry: receives the port to the parent and the plain-data `data`. */
-export type WorkerEntry = (port: MessagePort, data: unknown) => void | Promise<void>
+import { Worker } from 'node:worker_threads'
 
 // This file's own URL ends in .ts exactly when the process runs the sources through tsx.
 const FROM_SOURCES = import.meta.url.endsWith('.ts')

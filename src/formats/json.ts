@@ -1,5 +1,6 @@
 // Canonical JSON: the one text form of a JSON value that turnkit hashes (settings, listings, manifests), so
-// equal values give equal bytes whatever their key order.
+// equal values give equal bytes whatever their key order; and the one reader of JSON and JSON Lines files.
+import { readTextFile } from './text.js'
 
 /** A JSON value as `canonicalJson` accepts it: plain objects, arrays, strings, finite numbers, booleans, null. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
@@ -112,4 +113,31 @@ export function parseJsonLines(text: string): { values: unknown[]; lines: number
     }
   })
   return { values, lines, bad }
+}
+
+/**
+ * Read and parse a JSON file (text as `readTextFile` decodes it; values as `parseJson` reads them). Throws naming
+ * `source` (default: the path) when the file cannot be read or is not JSON.
+ */
+export async function readJsonFile(path: string, source = path): Promise<unknown> {
+  let text: string
+  try {
+    text = (await readTextFile(path)).text
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new Error(`${source}: cannot be read (${code ?? String(error)})`, { cause: error })
+  }
+  return parseJson(text, source)
+}
+
+/** Read a JSON Lines file (see `parseJsonLines`). Throws naming `source` when the file cannot be read. */
+export async function readJsonLines(path: string, source = path): Promise<ReturnType<typeof parseJsonLines>> {
+  let text: string
+  try {
+    text = (await readTextFile(path)).text
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new Error(`${source}: cannot be read (${code ?? String(error)})`, { cause: error })
+  }
+  return parseJsonLines(text)
 }

@@ -4,6 +4,7 @@
 
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { readJsonFile } from '../formats/json.js'
 import * as tf from '@tensorflow/tfjs-core'
 
 /** model.json as tfjs writes it. */
@@ -55,7 +56,7 @@ export async function writeTfjsArtifacts(
 export async function readTfjsArtifacts(dir: string): Promise<{ json: TfjsModelJson; weightData: ArrayBuffer }> {
   let json: TfjsModelJson
   try {
-    json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as TfjsModelJson
+    json = (await readJsonFile(join(dir, 'model.json'))) as TfjsModelJson
   } catch (error) {
     throw new Error(`model: cannot read ${join(dir, 'model.json')}: ${(error as Error).message}`)
   }

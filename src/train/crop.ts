@@ -1,4 +1,4 @@
-// Log-mels enter the model at a fixed length (method.md: 216 frames = 10 s at 22,050 Hz, hop 1024). Longer clips
+// Log-mels enter the model at a fixed length (docs/method.md: 216 frames = 10 s at 22,050 Hz, hop 1024). Longer clips
 // are cropped (a random window in training, the first frames at evaluation: "first 10 s"), shorter ones padded.
 
 /** TURN's model input length, frames. */
@@ -7,12 +7,10 @@ export const AUDIO_FRAMES = 216
 /** How to choose the window: a random offset from `rng` (training), or the first frames (evaluation). */
 export type CropMode = { kind: 'random'; rng: () => number } | { kind: 'head' }
 
-/** A fixed-length log-mel and which of its frames hold audio. */
+/** A fixed-length log-mel; its first `validFrames` frames hold audio, the rest padding. */
 export interface CroppedLogMel {
   /** [target][nMels] frame-major, dB */
   logMel: Float32Array
-  /** [target]: 1 for a frame from the clip, 0 for padding */
-  frameMask: Float32Array
   /** first source frame used (0 in head mode and for short clips) */
   offset: number
   /** frames taken from the clip: min(frames, target) */
@@ -42,18 +40,15 @@ export function cropOrPadFrames(
   }
   if (logMel.length !== frames * nMels) throw new Error(`cropOrPadFrames: ${logMel.length} values, frames ${frames} x nMels ${nMels} needs ${frames * nMels}`)
   const out = new Float32Array(target * nMels)
-  const frameMask = new Float32Array(target)
   if (frames >= target) {
     const offset = mode.kind === 'random' ? Math.min(frames - target, Math.floor(mode.rng() * (frames - target + 1))) : 0
     out.set(logMel.subarray(offset * nMels, (offset + target) * nMels))
-    frameMask.fill(1)
-    return { logMel: out, frameMask, offset, validFrames: target, padValue: padValue ?? minimum(logMel) }
+    return { logMel: out, offset, validFrames: target, padValue: padValue ?? minimum(logMel) }
   }
   const pad = padValue ?? minimum(logMel)
   out.set(logMel)
   out.fill(pad, frames * nMels)
-  frameMask.fill(1, 0, frames)
-  return { logMel: out, frameMask, offset: 0, validFrames: frames, padValue: pad }
+  return { logMel: out, offset: 0, validFrames: frames, padValue: pad }
 }
 
 function minimum(values: Float32Array): number {

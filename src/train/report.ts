@@ -11,6 +11,7 @@ import { basename, join, relative, resolve, sep } from 'node:path'
 import { writeFileAtomic } from '../dataset/atomic.js'
 import { escapeXml, lineChartSvg, svgToPng, type ChartSeries, type LineChartOptions } from './charts.js'
 import type { CiouSummary, ScoreReport } from './score.js'
+import { parseJsonLines, readJsonFile } from '../formats/json.js'
 
 /** Training stages that log losses, in the order they run. */
 export const TRAINING_STAGES = ['classifier', 'turn'] as const
@@ -64,27 +65,18 @@ export interface EvalScores {
  * and counted, never thrown on: a killed run leaves half a last line, and the report must still show the rest.
  */
 export function parseMetrics(text: string): RunMetrics {
-  const lines = text.split('\n')
-  let lastIndex = lines.length - 1
-  while (lastIndex >= 0 && lines[lastIndex]!.trim() === '') lastIndex--
-  const metrics: RunMetrics = { training: [], evals: [], skipped: 0, truncatedLast: false }
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return
-    let value: unknown
-    try {
-      value = JSON.parse(line)
-    } catch {
-      // Not JSON: counted below; a truncated last line is the expected case of a killed run.
-      metrics.skipped++
-      if (i === lastIndex) metrics.truncatedLast = true
-      return
-    }
+  const { values, lines, bad } = parseJsonLines(text)
+  const metrics: RunMetrics = { training: [], evals: [], skipped: bad.length, truncatedLast: false }
+  // A line that is not JSON is counted; a torn last line is the expected case of a killed run.
+  const lastLine = Math.max(0, ...lines, ...bad.map((b) => b.line))
+  metrics.truncatedLast = bad.some((b) => b.line === lastLine)
+  for (const value of values) {
     const training = asTrainingLine(value)
-    if (training !== undefined) { metrics.training.push(training); return }
+    if (training !== undefined) { metrics.training.push(training); continue }
     const evaluation = asEvalLine(value)
-    if (evaluation !== undefined) { metrics.evals.push(evaluation); return }
+    if (evaluation !== undefined) { metrics.evals.push(evaluation); continue }
     metrics.skipped++
-  })
+  }
   return metrics
 }
 
@@ -246,18 +238,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function readJsonIfExists(path: string): Promise<unknown> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-  try {
-    return JSON.parse(text)
-  } catch (error) {
-    throw new Error(`report: ${path} is not valid JSON: ${(error as Error).message}`)
-  }
+  return (await exists(path)) ? await readJsonFile(path, `report: ${path}`) : undefined
 }
 
 async function readEvaluations(runDir: string): Promise<{ name: string; scores: EvalScores }[]> {

@@ -17,7 +17,7 @@ import { loadTurn, saveTurn } from '../model/checkpoint.js'
 import { readNamedTensors, writeTfjsArtifacts } from '../model/checkpoint-io.js'
 import { writeFileAtomic } from '../dataset/atomic.js'
 import type { Cursor } from '../dataset/stream.js'
-import { parseJsonLines } from '../formats/json.js'
+import { parseJsonLines, readJsonFile } from '../formats/json.js'
 import { AdamW, type AdamWConfig } from './optimizer.js'
 import type { TrainSettings } from './settings.js'
 import { loadVocabMap, saveVocabMap, type VocabMap } from './vocab-map.js'
@@ -65,7 +65,7 @@ export interface Checkpoint {
 }
 
 const CHECKPOINTS = 'checkpoints'
-const readJson = async <T>(path: string): Promise<T> => JSON.parse(await readFile(path, 'utf8')) as T
+const readJson = async <T>(path: string): Promise<T> => (await readJsonFile(path)) as T
 
 /** One run directory. */
 export class RunDir {

@@ -2,7 +2,7 @@
 // scores become per-item draw probabilities (largest / smallest = k exactly), and each epoch draws its items
 // from them: item i appears counts[i] times in the epoch (ShardStream's `counts`).
 
-import { readFile } from 'node:fs/promises'
+import { readJsonLines } from '../formats/json.js'
 import { writeFileAtomic } from '../dataset/atomic.js'
 
 /** Which domain a text belongs to: source (image, text, box) or intermediate (text, audio). */
@@ -134,21 +134,15 @@ export async function saveWeights(path: string, keys: readonly string[], weights
  * Throws naming the file and line on a malformed line, a non-finite or negative weight, or a repeated key.
  */
 export async function loadWeights(path: string): Promise<Map<string, number>> {
-  const text = await readFile(path, 'utf8')
+  const { values, lines, bad } = await readJsonLines(path)
+  if (bad.length > 0) throw new Error(`loadWeights: ${path}:${bad[0]!.line}: not JSON`)
   const out = new Map<string, number>()
-  for (const [i, line] of text.split('\n').entries()) {
-    if (line === '') continue
-    let value: unknown
-    try {
-      value = JSON.parse(line)
-    } catch {
-      throw new Error(`loadWeights: ${path}:${i + 1}: not JSON`)
-    }
+  for (const [i, value] of values.entries()) {
     const { key, weight } = (value ?? {}) as { key?: unknown; weight?: unknown }
     if (typeof key !== 'string' || typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-      throw new Error(`loadWeights: ${path}:${i + 1}: must be {"key": string, "weight": number >= 0}`)
+      throw new Error(`loadWeights: ${path}:${lines[i]}: must be {"key": string, "weight": number >= 0}`)
     }
-    if (out.has(key)) throw new Error(`loadWeights: ${path}:${i + 1}: key '${key}' appears twice`)
+    if (out.has(key)) throw new Error(`loadWeights: ${path}:${lines[i]}: key '${key}' appears twice`)
     out.set(key, weight)
   }
   return out

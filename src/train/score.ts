@@ -3,6 +3,7 @@
 // grid, boxes rasterised with integer truncation (`int(v * 224)`, `mask[ymin:ymax, xmin:xmax] = 1`), per-item
 // cIoU = Σ(P·G) / (ΣG + Σ(P·[G = 0])), cIoU@0.5 = fraction of items with cIoU >= 0.5, AUC = trapezoidal area
 // under (t, fraction of items with cIoU >= t) for t = 0, 0.05, ..., 1.
+import { parseJsonLines } from '../formats/json.js'
 
 /** Side of the evaluation grid, pixels (the literature's 224). */
 export const MASK_SIZE = 224
@@ -133,19 +134,14 @@ export interface ScoreReport {
  */
 export function parsePredictions(text: string, source: string): Map<string, Prediction['box']> {
   const predictions = new Map<string, Prediction['box']>()
-  for (const [i, line] of text.split('\n').entries()) {
-    if (line.trim() === '') continue
-    let value: unknown
-    try {
-      value = JSON.parse(line)
-    } catch {
-      throw new Error(`${source} line ${i + 1}: not JSON; each line must be {"key": "...", "box": [x, y, w, h]}`)
-    }
+  const { values, lines, bad } = parseJsonLines(text)
+  if (bad.length > 0) throw new Error(`${source} line ${bad[0]!.line}: not JSON; each line must be {"key": "...", "box": [x, y, w, h]}`)
+  for (const [i, value] of values.entries()) {
     const { key, box } = (value ?? {}) as { key?: unknown; box?: unknown }
     if (typeof key !== 'string' || !Array.isArray(box) || box.length !== 4 || !box.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      throw new Error(`${source} line ${i + 1}: expected {"key": string, "box": [x, y, w, h] of 4 finite numbers, normalized}`)
+      throw new Error(`${source} line ${lines[i]}: expected {"key": string, "box": [x, y, w, h] of 4 finite numbers, normalized}`)
     }
-    if (predictions.has(key)) throw new Error(`${source} line ${i + 1}: key ${key} predicted twice`)
+    if (predictions.has(key)) throw new Error(`${source} line ${lines[i]}: key ${key} predicted twice`)
     predictions.set(key, box as Prediction['box'])
   }
   return predictions

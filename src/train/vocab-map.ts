@@ -3,7 +3,7 @@
 // When the model's vocabSize is below the tokenizer's, the trainer maps the ids the training data uses (plus
 // the specials) onto 0..n-1, stores the map in the run, and applies it to every batch and at inference.
 import { writeFileAtomic } from '../dataset/atomic.js'
-import { readFile } from 'node:fs/promises'
+import { readJsonFile } from '../formats/json.js'
 
 /** BERT specials kept at fixed compact ids: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4. */
 export const BERT_SPECIAL_IDS = { pad: 0, unk: 100, cls: 101, sep: 102, mask: 103 } as const
@@ -37,7 +37,7 @@ export async function saveVocabMap(path: string, map: VocabMap): Promise<void> {
 }
 
 export async function loadVocabMap(path: string): Promise<VocabMap> {
-  const parsed = JSON.parse(await readFile(path, 'utf8')) as { format?: string; original?: number[] }
+  const parsed = (await readJsonFile(path)) as { format?: string; original?: number[] }
   if (parsed.format !== 'turnkit-vocab-map/1' || !Array.isArray(parsed.original)) throw new Error(`${path} is not a turnkit vocabulary map`)
   const original = Int32Array.from(parsed.original)
   return { original, lookup: new Map([...original].map((id, compact) => [id, compact])) }
