@@ -1,12 +1,12 @@
 // AudioCaps and Clotho raw layouts -> AudioCaptionSource records (one per audio clip, all its captions).
 // Listing only: no decoding, no writing. Records are plain JSON data.
-import { readdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
-import { join, extname, basename } from 'node:path'
+import { join } from 'node:path'
 import { reject, type Reject } from '../src/kinds/reject.js'
 import type { AudioCaptionSource } from '../src/kinds/audio-text.js'
 import { safeRelativePath } from '../src/kinds/paths.js'
 import { parseCsvWithHeader, readTextFile } from '../src/formats/text.js'
+import { indexFiles } from '../src/etl/file-index.js'
 
 export const AUDIOCAPS_SPLITS = ['train', 'val', 'test'] as const
 export const CLOTHO_SPLITS = ['development', 'validation', 'evaluation'] as const
@@ -18,26 +18,6 @@ export const AUDIO_EXTENSIONS = ['.wav', '.flac', '.mp3', '.m4a', '.ogg', '.opus
 export const AUDIOCAPS_AUDIO_DIRS = ['audio/{split}', '{split}', 'waveforms/{split}', 'audio'] as const
 
 const cleanCaption = (c: string): string => c.replace(/\s+/g, ' ').trim()
-
-/**
- * Map "stem -> file name relative to root" for every audio file in the candidate folders, read once.
- * First folder wins; within a folder, AUDIO_EXTENSIONS order wins, so the choice is deterministic.
- */
-async function indexAudioFiles(root: string, dirs: readonly string[]): Promise<Map<string, string>> {
-  const index = new Map<string, string>()
-  for (const dir of dirs) {
-    const abs = join(root, dir)
-    if (!existsSync(abs)) continue
-    const names = (await readdir(abs)).sort()
-    const rank = (name: string): number => AUDIO_EXTENSIONS.indexOf(extname(name).toLowerCase() as (typeof AUDIO_EXTENSIONS)[number])
-    const audio = names.filter((n) => rank(n) >= 0).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))
-    for (const name of audio) {
-      const stem = basename(name, extname(name))
-      if (!index.has(stem)) index.set(stem, `${dir}/${name}`)
-    }
-  }
-  return index
-}
 
 /**
  * AudioCaps clips, grouped by YouTube id (val/test have 5 caption rows per clip, train 1).
@@ -52,7 +32,7 @@ export async function* listAudioCaps(
   for (const split of splits) {
     const csvName = `${split}.csv`
     if (!existsSync(join(root, csvName))) continue
-    const index = await indexAudioFiles(root, AUDIOCAPS_AUDIO_DIRS.map((d) => d.replace('{split}', split)))
+    const index = await indexFiles(root, AUDIOCAPS_AUDIO_DIRS.map((d) => d.replace('{split}', split)), AUDIO_EXTENSIONS)
     // Each row reads: audiocap_id,youtube_id,start_time,caption
     //   91139,r1nicOVtvkQ,130,A woman talks nearby as water pours
     const { rows } = parseCsvWithHeader((await readTextFile(join(root, csvName))).text)

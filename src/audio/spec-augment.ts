@@ -1,4 +1,4 @@
-// SpecAugment for the intermediate domain's log-mels at train time (method.md: "time masks of length 64 with
+// SpecAugment for the intermediate domain's log-mels at train time (docs/method.md: "time masks of length 64 with
 // stride 64, frequency masks of length 8").
 //
 // Interpretation. The numbers are those of PANNs' torchlibrosa `SpecAugmentation(time_drop_width=64,

@@ -196,17 +196,17 @@ const COMMANDS = {
     options: {
       src: stringOption({ help: 'the raw corpus, in its distributed layout', value: 'DIR', required: true }),
       out: stringOption({ help: 'the dataset directory to build, or to resume', value: 'DIR', required: true }),
-      split: listOption({ help: 'only this split (repeat or comma-separate)', defaultText: 'all' }),
-      workers: intOption({ help: 'worker threads; never changes bytes', default: availableParallelism(), defaultText: `cores = ${availableParallelism()}`, min: 1 }),
-      'shard-rows': intOption({ help: 'inputs per part file', default: PREPARE_DEFAULTS.shardRows, min: 1 }),
-      part: stringOption({ help: 'build only units j with j % N == i; join parts with turnkit merge', value: 'i/N' }),
-      parts: optionalIntOption({ help: 'as --part, with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID', min: 1 }),
-      'max-reject-ratio': numberOption({ help: 'exit 1 when more than this fraction of inputs is rejected (corpus-marked skips such as no-box do not count)', value: 'R', default: 0.05, min: 0, max: 1 }),
-      'max-seconds': numberOption({ help: 'keep at most S seconds from the clip start', value: 'S', default: DECODE_DEFAULTS.maxSeconds, min: 0, minExclusive: true }),
-      'min-seconds': numberOption({ help: 'reject clips shorter than S seconds after decoding', value: 'S', default: DECODE_DEFAULTS.minSeconds, min: 0 }),
+      split: listOption({ help: 'only this split; repeat or comma-separate', defaultText: 'all' }),
+      workers: intOption({ help: 'worker threads; never changes bytes', default: availableParallelism(), defaultText: 'the number of cores', min: 1 }),
+      'shard-rows': intOption({ help: 'inputs per part file (a part has fewer rows when some inputs are rejected)', default: PREPARE_DEFAULTS.shardRows, min: 1 }),
+      part: stringOption({ help: 'build only units j with j % N == i into this --out; join the parts with turnkit merge', value: 'i/N', defaultText: '0/1' }),
+      parts: optionalIntOption({ help: 'as --part, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs) or SLURM_ARRAY_TASK_ID', min: 1 }),
+      'max-reject-ratio': numberOption({ help: 'exit 1 naming the top reasons when more than this fraction of inputs is rejected (the dataset is still written); skips the corpus itself marks (no-box) do not count', value: 'R', default: 0.05, min: 0, max: 1 }),
+      'max-seconds': numberOption({ help: 'keep at most S seconds from the clip start; shorter clips are kept whole (the trainer crops or pads to 216 frames)', value: 'S', default: DECODE_DEFAULTS.maxSeconds, min: 0, minExclusive: true }),
+      'min-seconds': numberOption({ help: 'reject clips shorter than S seconds after decoding (too-short)', value: 'S', default: DECODE_DEFAULTS.minSeconds, min: 0 }),
       'sample-rate': intOption({ help: 'decode rate', value: 'HZ', default: DECODE_DEFAULTS.sampleRate, min: 1 }),
-      resampler: choiceOption({ help: 'auto: soxr when ffmpeg has it', choices: ['auto', ...RESAMPLERS], default: DECODE_DEFAULTS.resampler }),
-      'n-fft': intOption({ help: 'log-mel FFT size', default: LOG_MEL_DEFAULTS.nFft, min: 1 }),
+      resampler: choiceOption({ help: "soxr (libsoxr at 20-bit precision: librosa's default soxr_hq), swr (ffmpeg's own), auto = soxr when the binary has it", choices: ['auto', ...RESAMPLERS], default: DECODE_DEFAULTS.resampler }),
+      'n-fft': intOption({ help: "log-mel FFT size (TURN's)", default: LOG_MEL_DEFAULTS.nFft, min: 1 }),
       hop: intOption({ help: 'log-mel hop length, samples', default: LOG_MEL_DEFAULTS.hopLength, min: 1 }),
       'n-mels': intOption({ help: 'mel bands', default: LOG_MEL_DEFAULTS.nMels, min: 1 }),
       fmin: numberOption({ help: 'lowest mel filter edge', value: 'HZ', default: LOG_MEL_DEFAULTS.fmin, min: 0 }),
@@ -217,7 +217,7 @@ const COMMANDS = {
       'short-edge': intOption({ help: 'images: shortest edge of the stored image', value: 'PX', default: IMAGE_DEFAULTS.shortEdge, min: 1 }),
       'jpeg-quality': intOption({ help: 'images: JPEG quality of the stored image', value: 'Q', default: IMAGE_DEFAULTS.jpegQuality, min: 1, max: 100 }),
       compression: choiceOption({ help: 'Parquet codec', choices: SHARD_COMPRESSIONS, default: PREPARE_DEFAULTS.compression, value: 'C' }),
-      json: switchOption({ help: 'print the summary as one JSON line' }),
+      json: switchOption({ help: 'print the summary as one JSON line (with peakRssMb)' }),
       quiet: switchOption({ help: 'no progress output' }),
     },
     async run(positionals, v) {
@@ -417,8 +417,8 @@ const COMMANDS = {
   }),
 } as const
 
-type CommandName = keyof typeof COMMANDS
-const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[]
+export type CommandName = keyof typeof COMMANDS
+export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[]
 
 const HELP = `turnkit ${TOOL.version}: raw corpora -> versioned Parquet datasets -> TURN
 
@@ -428,6 +428,11 @@ ${COMMAND_NAMES.map((name) => `  ${name.padEnd(10)} ${COMMANDS[name].summary}`).
 
 exit codes: 0 success, 1 the work failed (see the message), 2 usage error
 `
+
+/** The option table of command `name`. */
+export function commandOptions(name: CommandName): OptionTable {
+  return COMMANDS[name].options
+}
 
 /** The help text of `name` (a command), as `turnkit <name> --help` prints it. */
 export function commandUsage(name: CommandName): string {

@@ -90,7 +90,7 @@ export function stringOption(spec: { help: string; value?: string; required: tru
 export function stringOption(spec: { help: string; value?: string; required?: false; defaultText?: string }): OptionSpec<string | undefined>
 export function stringOption(spec: { help: string; value?: string; required?: boolean; defaultText?: string }): OptionSpec<string | undefined> {
   return {
-    kind: 'string', value: spec.value ?? 'S', help: spec.help, ...(spec.defaultText ? { defaultText: spec.defaultText } : {}),
+    kind: 'string', value: spec.value ?? 'S', help: spec.help, ...(spec.required ? { defaultText: 'required' } : spec.defaultText ? { defaultText: spec.defaultText } : {}),
     read: (raw, flag) => {
       if (raw === undefined && spec.required) throw new UsageError(`--${flag} ${spec.value ?? 'S'} is required`)
       if (raw === '') return bad(flag, "''", 'a non-empty value')

@@ -1,9 +1,6 @@
-// The README's data reference, rendered from schemas/: one section per record kind.
+// The README's data reference, rendered from schemas/: one section per record kind (see src/cli/reference.ts).
 import { readdir } from 'node:fs/promises'
 import { SCHEMAS_DIR, loadSchema, markdownReference } from './schema.js'
-
-export const README_BEGIN = '<!-- data-reference:begin (generated from schemas/ by scripts/data-reference.ts) -->'
-export const README_END = '<!-- data-reference:end -->'
 
 /** Markdown for every schema in schemas/, in id order. */
 export async function renderDataReference(): Promise<string> {

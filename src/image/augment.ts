@@ -1,5 +1,5 @@
 // Source-domain images as the model takes them: a `size` x `size` RGB canvas of floats in [0, 1]. Training uses
-// random scale, crop and translate (method.md, A.2.1); evaluation letterboxes the whole image. Every geometric
+// random scale, crop and translate (docs/method.md, A.2.1); evaluation letterboxes the whole image. Every geometric
 // change is one axis-aligned affine map, original pixel (x, y) -> canvas (scaleX·x + offsetX, scaleY·y + offsetY),
 // applied to the pixels (one sharp resize to integer dimensions, then an integer-offset paste) and to the box
 // with the very same numbers, so boxes stay exact: the scales are the realised integer sizes over the original

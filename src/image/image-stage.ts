@@ -1,5 +1,5 @@
 // The image stage: decode, orient, resize so the shortest edge is `shortEdge`, re-encode as JPEG, and carry the
-// boxes through the same transforms. What it stores is what the model sees at inference (method.md, "Inputs":
+// boxes through the same transforms. What it stores is what the model sees at inference (docs/method.md, "Inputs":
 // the shortest edge scaled to 384, the whole image kept), with boxes normalized to that stored image.
 import { readFile } from 'node:fs/promises'
 import sharp, { type Metadata, type SharpOptions } from 'sharp'

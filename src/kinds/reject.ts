@@ -1,25 +1,31 @@
 // Bad input is a value, not an exception: a stage returns a Reject and the runner writes one
 // rejects.jsonl line for it, so every input ends as a row or a ledger line (inputs = rows + rejects).
 
-/** Closed set of reasons, so reports and the manifest can count rejects by code. */
-export const REJECT_CODES = [
-  'missing-file', // the record names a file that does not exist
-  'unsafe-path', // a path escapes the corpus root (`../`, absolute) and is never opened
-  'unreadable', // the file exists but cannot be read (permissions, not a regular file)
-  'ffmpeg-failed', // ffmpeg exited non-zero: not audio, or a container it cannot parse
-  'truncated', // ffmpeg exited 0 but decoded less audio than the container promised
-  'too-short', // decoded audio shorter than --min-seconds
-  'silent', // decoded audio is digital silence
-  'no-captions', // no usable caption or expression
-  'bad-caption', // a caption that is empty after cleaning or not valid text
-  'bad-row', // a metadata row that cannot be parsed (missing columns, bad number)
-  'duplicate', // the same record key listed twice; the first one is kept
-  'bad-image', // an image that cannot be decoded
-  'bad-box', // a box that is degenerate, NaN or outside the image
-  'bad-annotation', // an annotation file that cannot be parsed
-  'no-box', // an evaluation item without any ground-truth box
-] as const
-export type RejectCode = (typeof REJECT_CODES)[number]
+/**
+ * Every reason an input can be rejected for: a closed set, so reports and the manifest count by code. Each has the
+ * stages that use it and its meaning, as the README's reject table shows them (generated from here).
+ */
+export const REJECT_REASONS = {
+  'missing-file': { stage: 'list / decode / image', meaning: 'a file the metadata names does not exist' },
+  'unsafe-path': { stage: 'list', meaning: 'a file name leaves the corpus folder (`../`, absolute); never opened' },
+  unreadable: { stage: 'decode / image', meaning: 'the path exists but is not a readable regular file' },
+  'ffmpeg-failed': { stage: 'decode / frame', meaning: "ffmpeg cannot read the file (not audio, empty, unknown container); ffmpeg's last error line" },
+  truncated: { stage: 'decode', meaning: 'ffmpeg exited 0 but decoded less than the container promises, or reported a partial file' },
+  'too-short': { stage: 'decode', meaning: 'less than `--min-seconds` decoded' },
+  silent: { stage: 'decode', meaning: 'decoded audio is digital silence' },
+  'no-captions': { stage: 'list / tokenize', meaning: 'every caption or expression cell is empty' },
+  'bad-caption': { stage: 'tokenize', meaning: "no caption has any text left after BERT's cleaning (control characters only)" },
+  'bad-row': { stage: 'list', meaning: 'a metadata row with a missing or malformed id or number' },
+  duplicate: { stage: 'list', meaning: 'a key listed twice; the first is kept' },
+  'bad-image': { stage: 'image', meaning: 'an image or frame that cannot be decoded (corrupt, truncated, unsupported, over the pixel limit)' },
+  'bad-box': { stage: 'list / image', meaning: 'every box of the item is NaN, degenerate or outside the image' },
+  'bad-annotation': { stage: 'list / image', meaning: 'an annotation that cannot be parsed or does not match its image (size, missing `ann_id`)' },
+  'no-box': { stage: 'list', meaning: 'the corpus marks the item as having no box (Flickr30k `nobndbox`/`scene`, MUSIC-Solo frames without a box); not counted toward `--max-reject-ratio`' },
+} as const satisfies Record<string, { stage: string; meaning: string }>
+
+/** The reject codes, in the order of REJECT_REASONS. */
+export const REJECT_CODES = Object.keys(REJECT_REASONS) as (keyof typeof REJECT_REASONS)[]
+export type RejectCode = keyof typeof REJECT_REASONS
 
 /**
  * Codes that record what a corpus itself marks as unusable (a Flickr30k Entities chain without a box, a

@@ -1,4 +1,4 @@
-// Picks the fastest TensorFlow.js backend that loads on this machine (../shared/design/tfjs.md, measured):
+// Picks the fastest TensorFlow.js backend that loads on this machine (docs/tfjs.md, measured):
 // tfjs-node-gpu and tfjs-node download libtensorflow at install time and are optionalDependencies, so they are
 // often absent; wasm ships in its npm package and always loads; cpu (pure JS) is the last resort.
 

@@ -1,4 +1,4 @@
-// TURN's loss terms (../shared/design/method.md, "Losses"). Boxes are [x, y, w, h] normalized to [0, 1] with
+// TURN's loss terms (docs/method.md, "Losses"). Boxes are [x, y, w, h] normalized to [0, 1] with
 // (x, y) the top-left corner, as COCO and MUSIC-Solo's normbox. Every function returns a tf.Scalar that is a mean
 // over the batch, so term sizes do not depend on the batch size.
 

@@ -1,4 +1,4 @@
-// Tensor operations whose gradients exist and are fast on every backend (../shared/design/tfjs.md):
+// Tensor operations whose gradients exist and are fast on every backend (docs/tfjs.md):
 // - matMul: on wasm the stock gradient uses transposeA/B, 10x slower than an explicit transpose (pitfall 5);
 // - stop-gradient and straight-through: tfjs has neither (pitfall 4), so both are tf.customGrad;
 // - row gathers (token embeddings, masked positions): the stock gradient is UnsortedSegmentSum, absent on wasm

@@ -1,4 +1,4 @@
-// TURN (../shared/design/method.md): the alignment stream (Θ_t, Θ_a, grouped codebooks, decoders Ω_t, Ω_a) and
+// TURN (docs/method.md): the alignment stream (Θ_t, Θ_a, grouped codebooks, decoders Ω_t, Ω_a) and
 // the localization stream (backbone, query modulation, Θ_v, box head), the total loss of one training step,
 // and inference from audio or text. docs/model.md documents the API and the batch format.
 

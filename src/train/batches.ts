@@ -1,4 +1,4 @@
-// Batch assembly as the paper builds it (method.md, "Inputs" and "Optimisation"): rows from the shard streams
+// Batch assembly as the paper builds it (docs/method.md, "Inputs" and "Optimisation"): rows from the shard streams
 // become plain typed arrays in the model's layouts (src/model/turn.ts SourceBatch / IntermediateBatch); the
 // trainer turns them into tensors. Every random choice is drawn from rngFor(seed, epoch, key, purpose), so a
 // replayed or resumed step sees the same crop, SpecAugment masks, image augmentation and caption.

@@ -1,4 +1,4 @@
-// Adaptive sampling by domain exclusivity (method.md, Eq. 12-13): the domain classifier Φ scores every text, the
+// Adaptive sampling by domain exclusivity (docs/method.md, Eq. 12-13): the domain classifier Φ scores every text, the
 // scores become per-item draw probabilities (largest / smallest = k exactly), and each epoch draws its items
 // from them: item i appears counts[i] times in the epoch (ShardStream's `counts`).
 

@@ -12,7 +12,7 @@ export const MASK_SIZE = 224
 export const GROUND_TRUTH_PROTOCOLS = ['union', 'consensus', 'normbox'] as const
 export type GroundTruthProtocol = (typeof GROUND_TRUTH_PROTOCOLS)[number]
 
-/** Ground-truth convention of each evaluation corpus (method.md, "Evaluation"). */
+/** Ground-truth convention of each evaluation corpus (docs/method.md, "Evaluation"). */
 export const CORPUS_PROTOCOL: Readonly<Record<string, GroundTruthProtocol>> = {
   vggss: 'union', // VGG-SS: union of all boxes of the item (c = 1)
   'flickr-soundnet': 'consensus', // Flickr-SoundNet: min(Σ_j m_j / 2, 1) over annotators
