@@ -33,8 +33,8 @@ export { loadVocab, type Vocab } from './text/vocab.js'
 
 // The model and its training.
 export { selectBackend, type SelectedBackend } from './model/backend.js'
-export { createTurn, type TurnModel, type TurnBatch } from './model/turn.js'
-export { resolveTurnConfig, TURN_PRESETS, type TurnConfig, type TurnPreset } from './model/config.js'
+export { createTurn, reconstructionMasks, LOSS_TERMS, type TurnModel, type TurnBatch, type LossTerm } from './model/turn.js'
+export { resolveTurnConfig, maskRatioAt, TURN_PRESETS, type TurnConfig, type TurnPreset } from './model/config.js'
 export { loadTurn, saveTurn } from './model/checkpoint.js'
 export { train, fitTurn, batchTensors, type TrainJob, type StepMetrics, type FitCallbacks } from './train/trainer.js'
 export { TRAIN_DEFAULTS, resolveTrainSettings, type TrainSettings } from './train/settings.js'
