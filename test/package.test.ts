@@ -29,7 +29,17 @@ async function appLock(tarball: string): Promise<object> {
   const lock = JSON.parse(await readFile(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, Record<string, unknown>> }
   const root = lock.packages['']!
   const integrity = `sha512-${createHash('sha512').update(await readFile(tarball)).digest('base64')}`
-  const packages = Object.fromEntries(Object.entries(lock.packages).filter(([path, entry]) => path !== '' && entry.dev !== true))
+  // The repository's lock may omit tarball URLs (npm's omit-lockfile-registry-resolved); with the registry's own
+  // URL and the integrity, npm takes each tarball from its content-addressed cache without any metadata request.
+  const tarballUrl = (path: string, version: unknown): string => {
+    const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length)
+    return `https://registry.npmjs.org/${name}/-/${name.split('/').at(-1)}-${String(version)}.tgz`
+  }
+  const packages = Object.fromEntries(
+    Object.entries(lock.packages)
+      .filter(([path, entry]) => path !== '' && entry.dev !== true)
+      .map(([path, entry]) => [path, entry.resolved === undefined && entry.integrity !== undefined ? { ...entry, resolved: tarballUrl(path, entry.version) } : entry]),
+  )
   packages['node_modules/turnkit'] = {
     version: root.version, resolved: `file:${tarball}`, integrity, license: root.license,
     dependencies: root.dependencies, optionalDependencies: root.optionalDependencies, bin: root.bin, engines: root.engines,

@@ -54,34 +54,19 @@ interface NumberSpec {
 }
 
 /** An integer flag with a default. */
-export function intOption(spec: NumberSpec & { default: number; defaultText?: string }): OptionSpec<number> {
-  return {
-    kind: 'string', value: spec.value ?? 'N', help: spec.help, defaultText: spec.defaultText ?? String(spec.default),
-    read: (raw, flag) => (raw === undefined ? spec.default : numeric(String(raw), flag, { integer: true, ...spec })),
-  }
-}
-
+export const intOption = (spec: NumberSpec & { default: number; defaultText?: string }): OptionSpec<number> => numericOption(spec, true, 'N')
 /** An integer flag without a default (undefined when absent). */
-export function optionalIntOption(spec: NumberSpec & { defaultText?: string }): OptionSpec<number | undefined> {
-  return {
-    kind: 'string', value: spec.value ?? 'N', help: spec.help, ...(spec.defaultText ? { defaultText: spec.defaultText } : {}),
-    read: (raw, flag) => (raw === undefined ? undefined : numeric(String(raw), flag, { integer: true, ...spec })),
-  }
-}
-
+export const optionalIntOption = (spec: NumberSpec & { defaultText?: string }): OptionSpec<number | undefined> => numericOption(spec, true, 'N')
 /** A number flag with a default. */
-export function numberOption(spec: NumberSpec & { default: number; defaultText?: string }): OptionSpec<number> {
-  return {
-    kind: 'string', value: spec.value ?? 'X', help: spec.help, defaultText: spec.defaultText ?? String(spec.default),
-    read: (raw, flag) => (raw === undefined ? spec.default : numeric(String(raw), flag, { integer: false, ...spec })),
-  }
-}
-
+export const numberOption = (spec: NumberSpec & { default: number; defaultText?: string }): OptionSpec<number> => numericOption(spec, false, 'X')
 /** A number flag without a default (undefined when absent). */
-export function optionalNumberOption(spec: NumberSpec & { defaultText?: string }): OptionSpec<number | undefined> {
+export const optionalNumberOption = (spec: NumberSpec & { defaultText?: string }): OptionSpec<number | undefined> => numericOption(spec, false, 'X')
+
+function numericOption<T extends number | undefined>(spec: NumberSpec & { default?: T; defaultText?: string }, integer: boolean, value: string): OptionSpec<T> {
+  const defaultText = spec.defaultText ?? (spec.default === undefined ? undefined : String(spec.default))
   return {
-    kind: 'string', value: spec.value ?? 'X', help: spec.help, ...(spec.defaultText ? { defaultText: spec.defaultText } : {}),
-    read: (raw, flag) => (raw === undefined ? undefined : numeric(String(raw), flag, { integer: false, ...spec })),
+    kind: 'string', value: spec.value ?? value, help: spec.help, ...(defaultText === undefined ? {} : { defaultText }),
+    read: (raw, flag) => (raw === undefined ? (spec.default as T) : (numeric(String(raw), flag, { integer, ...spec }) as T)),
   }
 }
 

@@ -120,24 +120,19 @@ export function parseJsonLines(text: string): { values: unknown[]; lines: number
  * `source` (default: the path) when the file cannot be read or is not JSON.
  */
 export async function readJsonFile(path: string, source = path): Promise<unknown> {
-  let text: string
-  try {
-    text = (await readTextFile(path)).text
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    throw new Error(`${source}: cannot be read (${code ?? String(error)})`, { cause: error })
-  }
-  return parseJson(text, source)
+  return parseJson(await readNamed(path, source), source)
 }
 
 /** Read a JSON Lines file (see `parseJsonLines`). Throws naming `source` when the file cannot be read. */
 export async function readJsonLines(path: string, source = path): Promise<ReturnType<typeof parseJsonLines>> {
-  let text: string
+  return parseJsonLines(await readNamed(path, source))
+}
+
+async function readNamed(path: string, source: string): Promise<string> {
   try {
-    text = (await readTextFile(path)).text
+    return (await readTextFile(path)).text
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new Error(`${source}: cannot be read (${code ?? String(error)})`, { cause: error })
   }
-  return parseJsonLines(text)
 }
