@@ -1,11 +1,10 @@
 // AudioCaps and Clotho raw layouts -> AudioCaptionSource records (one per audio clip, all its captions).
 // Listing only: no decoding, no writing. Records are plain JSON data.
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { reject, type Reject } from '../src/kinds/reject.js'
 import type { AudioCaptionSource } from '../src/kinds/audio-text.js'
 import { safeRelativePath } from '../src/kinds/paths.js'
-import { parseCsvWithHeader, readTextFile } from '../src/formats/text.js'
+import { parseCsvWithHeader } from '../src/formats/text.js'
+import { metadataNotFound, type Corpus } from '../src/dataset/corpus.js'
 import { indexFiles } from '../src/etl/file-index.js'
 
 export const AUDIOCAPS_SPLITS = ['train', 'val', 'test'] as const
@@ -25,17 +24,14 @@ const cleanCaption = (c: string): string => c.replace(/\s+/g, ' ').trim()
  * AUDIOCAPS_AUDIO_DIRS, named `<youtube_id>`, `Y<youtube_id>`, `<youtube_id>_<start_time>` or `<audiocap_id>`
  * with any of AUDIO_EXTENSIONS. Audio files are expected already cut to the 10 s clip.
  */
-export async function* listAudioCaps(
-  root: string,
-  { splits = AUDIOCAPS_SPLITS }: { splits?: readonly string[] } = {},
-): AsyncGenerator<AudioCaptionSource | Reject> {
+export async function* listAudioCaps(corpus: Corpus, options: { splits?: readonly string[] } = {}): AsyncGenerator<AudioCaptionSource | Reject> {
+  const splits = await splitsWithMetadata(corpus, 'audiocaps', options.splits, AUDIOCAPS_SPLITS, (split) => `${split}.csv`)
   for (const split of splits) {
     const csvName = `${split}.csv`
-    if (!existsSync(join(root, csvName))) continue
-    const index = await indexFiles(root, AUDIOCAPS_AUDIO_DIRS.map((d) => d.replace('{split}', split)), AUDIO_EXTENSIONS)
+    const index = await indexFiles(corpus, AUDIOCAPS_AUDIO_DIRS.map((d) => d.replace('{split}', split)), AUDIO_EXTENSIONS)
     // Each row reads: audiocap_id,youtube_id,start_time,caption
     //   91139,r1nicOVtvkQ,130,A woman talks nearby as water pours
-    const { rows } = parseCsvWithHeader((await readTextFile(join(root, csvName))).text)
+    const { rows } = parseCsvWithHeader(await corpus.readText(csvName))
     const clips = new Map<string, { start: string; rows: { id: string; caption: string }[] }>()
     for (const { line, cells } of rows) {
       const ytid = (cells.youtube_id ?? '').trim()
@@ -73,16 +69,13 @@ export async function* listAudioCaps(
  * Layout: <root>/clotho_captions_<split>.csv (`file_name,caption_1..caption_5`, UTF-8 or ISO-8859-1),
  * audio in <root>/<split>/<file_name>.
  */
-export async function* listClotho(
-  root: string,
-  { splits = CLOTHO_SPLITS }: { splits?: readonly string[] } = {},
-): AsyncGenerator<AudioCaptionSource | Reject> {
+export async function* listClotho(corpus: Corpus, options: { splits?: readonly string[] } = {}): AsyncGenerator<AudioCaptionSource | Reject> {
+  const splits = await splitsWithMetadata(corpus, 'clotho', options.splits, CLOTHO_SPLITS, (split) => `clotho_captions_${split}.csv`)
   for (const split of splits) {
     const csvName = `clotho_captions_${split}.csv`
-    if (!existsSync(join(root, csvName))) continue
     // Each row reads: file_name,caption_1,...,caption_5
     //   rain_on_tin_roof.wav,Heavy rain drums on a metal roof,...
-    const { header, rows } = parseCsvWithHeader((await readTextFile(join(root, csvName))).text)
+    const { header, rows } = parseCsvWithHeader(await corpus.readText(csvName))
     const captionColumns = header.filter((h) => /^caption_\d+$/.test(h))
     for (const { line, cells } of rows) {
       const fileName = (cells.file_name ?? '').trim()
@@ -105,4 +98,24 @@ export async function* listClotho(
       yield { key, source, corpus: 'clotho', split, captions, sourceIds: [`file_name:${fileName}`] }
     }
   }
+}
+
+/**
+ * The splits to list: those asked for (each must have its metadata file) or, by default, every split whose
+ * metadata file is there. Throws naming every file looked for when none is.
+ */
+async function splitsWithMetadata(
+  corpus: Corpus,
+  name: string,
+  asked: readonly string[] | undefined,
+  known: readonly string[],
+  metadataOf: (split: string) => string,
+): Promise<string[]> {
+  const present: string[] = []
+  for (const split of asked ?? known) if (await corpus.exists(metadataOf(split))) present.push(split)
+  const missing = (asked ?? []).filter((split) => !present.includes(split))
+  if (present.length === 0 || missing.length > 0) {
+    throw metadataNotFound(corpus, name, (missing.length > 0 ? missing : known).map(metadataOf), 'give --src the folder the corpus was downloaded to, or --split only the splits it has')
+  }
+  return present
 }

@@ -1,9 +1,7 @@
 // Flickr-SoundNet sound-source localization test set (Senocak et al. 2018) -> AudioVisualSource records, one per
 // annotated image with every annotator's boxes. Listing only: no decoding, no writing. Records are plain JSON.
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { reject, type Reject } from '../src/kinds/reject.js'
-import { readTextFile } from '../src/formats/text.js'
+import { CorpusFileError, metadataNotFound, type Corpus } from '../src/dataset/corpus.js'
 import { parseXml, type XmlElement } from '../src/formats/xml.js'
 import { AUDIO_FILE_EXTENSIONS, IMAGE_EXTENSIONS, findStem, indexFiles } from '../src/etl/file-index.js'
 import type { AudioVisualSource, ListedBox } from '../src/kinds/audio-image-boxes.js'
@@ -77,20 +75,22 @@ export function parseTestList(text: string): string[] {
  * Layout: a test list (the first of FLICKR_TEST_LISTS present; without one, every annotation file is listed),
  * one XML per id in <root>/Annotations/<id>.xml (FLICKR_ANNOTATION_DIRS) with several annotators' boxes on a
  * 256 grid (see flickrBoxes), the frame in <root>/frames/<id>.jpg and the audio in <root>/audio/<id>.wav (.mp3
- * and other extensions too; also under Data/ or Test/). Audio window 0 to --max-seconds s; frame time unknown.
+ * and other extensions too; also under Data/ or Test/, or both beside each other in Data/<n>/<id>.jpg and
+ * Data/<n>/<id>.wav, as the download keeps them). Audio window 0 to --max-seconds s; frame time unknown.
  * An id whose XML holds no box is a 'no-box' reject; an XML that does not parse is 'bad-annotation'.
  */
-export async function* listFlickrSoundNet(
-  root: string,
-  { splits = FLICKR_SOUNDNET_SPLITS }: { splits?: readonly string[] } = {},
-): AsyncGenerator<AudioVisualSource | Reject> {
+export async function* listFlickrSoundNet(corpus: Corpus, { splits = FLICKR_SOUNDNET_SPLITS }: { splits?: readonly string[] } = {}): AsyncGenerator<AudioVisualSource | Reject> {
   if (!splits.includes('test')) return
-  const annotations = await indexFiles(root, FLICKR_ANNOTATION_DIRS, ['.xml'])
-  const frames = await indexFiles(root, FLICKR_FRAME_DIRS, IMAGE_EXTENSIONS)
-  const audio = await indexFiles(root, FLICKR_AUDIO_DIRS, AUDIO_FILE_EXTENSIONS)
-  const listName = FLICKR_TEST_LISTS.find((name) => existsSync(join(root, name)))
+  // The download keeps each frame beside its audio in numbered folders: Data/<n>/<id>.jpg and Data/<n>/<id>.wav.
+  const numbered = (await corpus.list('Data')).filter((e) => e.kind === 'directory').map((e) => `Data/${e.name}`)
+  const annotations = await indexFiles(corpus, FLICKR_ANNOTATION_DIRS, ['.xml'])
+  const frames = await indexFiles(corpus, [...FLICKR_FRAME_DIRS, ...numbered], IMAGE_EXTENSIONS)
+  const audio = await indexFiles(corpus, [...FLICKR_AUDIO_DIRS, ...numbered], AUDIO_FILE_EXTENSIONS)
+  let listName: string | undefined
+  for (const name of FLICKR_TEST_LISTS) if (listName === undefined && (await corpus.exists(name))) listName = name
+  if (listName === undefined && annotations.size === 0) throw metadataNotFound(corpus, 'flickr-soundnet', [...FLICKR_TEST_LISTS, ...FLICKR_ANNOTATION_DIRS.map((d) => `${d}/<id>.xml`)])
   // A list reads one id per line: `10000130166.png` (test_list.txt) or `10000130166` (flickr_test.csv).
-  const ids = listName === undefined ? [...annotations.keys()].sort() : parseTestList((await readTextFile(join(root, listName))).text)
+  const ids = listName === undefined ? [...annotations.keys()].sort() : parseTestList(await corpus.readText(listName))
   const listed = listName ?? 'Annotations/'
   for (const id of ids) {
     const key = `flickr-soundnet/test/${id}`
@@ -109,9 +109,11 @@ export async function* listFlickrSoundNet(
     }
     let boxes: ListedBox[]
     try {
-      boxes = flickrBoxes(parseXml((await readTextFile(join(root, xml))).text))
+      boxes = flickrBoxes(parseXml(await corpus.readText(xml)))
     } catch (error) {
-      yield reject(key, 'list', 'bad-annotation', `${xml}: ${(error as Error).message}`, xml)
+      // An annotation file that is a link out of the corpus is this item's problem, not the whole listing's.
+      if (error instanceof CorpusFileError) yield reject(key, 'list', error.code, error.message, xml)
+      else yield reject(key, 'list', 'bad-annotation', `${xml}: ${(error as Error).message}`, xml)
       continue
     }
     if (boxes.length === 0) {

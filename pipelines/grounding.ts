@@ -2,14 +2,12 @@
 // Entities, raw layouts -> GroundingSource records, one per referred object with all its expressions and its box
 // in pixels. Listing only: metadata is read and checked here, images are never opened (the image-text-box stage
 // decodes them). Records are plain JSON data.
-import { existsSync } from 'node:fs'
-import { readFile, readdir } from 'node:fs/promises'
-import { basename, extname, join } from 'node:path'
+import { basename, extname } from 'node:path'
 import { reject, type Reject } from '../src/kinds/reject.js'
 import type { GroundingCorpus, GroundingSource } from '../src/kinds/image-text-box.js'
 import { safeRelativePath } from '../src/kinds/paths.js'
-import { readTextFile } from '../src/formats/text.js'
-import { parseJson, readJsonFile, readJsonLines } from '../src/formats/json.js'
+import { parseJson } from '../src/formats/json.js'
+import { CorpusFileError, metadataNotFound, type Corpus } from '../src/dataset/corpus.js'
 import { parseXml, type XmlElement } from '../src/formats/xml.js'
 import { loadPickle } from '../src/formats/pickle.js'
 import { readParquetRows } from '../src/dataset/parquet-reader.js'
@@ -77,8 +75,8 @@ interface Instances {
 //   {"images": [{"id": 581857, "file_name": "COCO_train2014_000000581857.jpg", "width": 640, "height": 427}],
 //    "annotations": [{"id": 1719310, "image_id": 581857, "bbox": [103.93, 299.99, 134.22, 177.42], "category_id": 1}],
 //    "categories": [{"id": 1, "name": "person"}]}
-async function readInstances(path: string, source: string): Promise<Instances> {
-  const value = await readJsonFile(path, source)
+async function readInstances(corpus: Corpus, source: string): Promise<Instances> {
+  const value = await corpus.readJson(source)
   if (!isRecord(value)) throw new Error(`${source}: expected a COCO instances object with images, annotations, categories`)
   const list = (name: string): Record<string, unknown>[] => (Array.isArray(value[name]) ? (value[name] as unknown[]).filter(isRecord) : [])
   const instances: Instances = { images: new Map(), annotations: new Map(), categories: new Map() }
@@ -113,38 +111,42 @@ interface RefsFile {
  * and opcode, and the whole listing fails, since the file is untrusted), `.json` (a list, or `{refs: [...]}`),
  * `.jsonl` (one ref per line), `.parquet` (one ref per row, nested sentences as list<struct>).
  */
-async function readRefsFile(path: string, source: string): Promise<RefsFile> {
-  const ext = extname(path)
+async function readRefsFile(corpus: Corpus, source: string): Promise<RefsFile> {
+  const ext = extname(source)
   if (ext === '.p') {
-    const value = loadPickle(await readFile(path), { source })
+    const value = loadPickle(await corpus.readBytes(source), { source })
     if (!Array.isArray(value)) throw new Error(`${source}: expected a pickled list of refs, got ${value === null ? 'None' : typeof value}`)
     return { refs: value, badLines: [] }
   }
   if (ext === '.json') {
-    const value = await readJsonFile(path, source)
+    const value = await corpus.readJson(source)
     const refs = Array.isArray(value) ? value : isRecord(value) && Array.isArray(value.refs) ? value.refs : null
     if (refs === null) throw new Error(`${source}: expected a JSON list of refs (or {"refs": [...]})`)
     return { refs, badLines: [] }
   }
   if (ext === '.jsonl') {
-    const { values, bad } = await readJsonLines(path, source)
+    const { values, bad } = await corpus.readJsonLines(source)
     return { refs: values, badLines: bad.map(({ line, message }) => ({ line, message: `${source} line ${line}: ${message}` })) }
   }
   const refs: unknown[] = []
   try {
-    for await (const row of readParquetRows(path, { form: 'json' })) refs.push(row)
+    for await (const row of readParquetRows(await corpus.readBytes(source), { form: 'json' })) refs.push(row)
   } catch (error) {
-    throw new Error(`${source}: ${(error as Error).message.replace(`${path}: `, '')}`)
+    if (error instanceof CorpusFileError) throw error
+    throw new Error(`${source}: ${(error as Error).message.replace('(in-memory file): ', '')}`)
   }
   return { refs, badLines: [] }
 }
 
-/** The first of `dirs` (relative to root) that exists, or null. */
-const firstExisting = (root: string, dirs: readonly string[]): string | null => dirs.find((d) => existsSync(join(root, d))) ?? null
+/** The first of `dirs` (relative to the corpus root) that exists, or null. */
+async function firstExisting(corpus: Corpus, dirs: readonly string[]): Promise<string | null> {
+  for (const dir of dirs) if (await corpus.exists(dir)) return dir
+  return null
+}
 
 /** Every image file under `dir` (relative to root), recursively: `relative path` set and `stem -> first path`. */
-async function indexImages(root: string, dir: string): Promise<{ paths: Set<string>; byStem: Map<string, string> }> {
-  const names = (await readdir(join(root, dir), { recursive: true })).map((n) => n.replaceAll('\\', '/')).sort()
+async function indexImages(corpus: Corpus, dir: string): Promise<{ paths: Set<string>; byStem: Map<string, string> }> {
+  const names = (await corpus.list(dir, { recursive: true })).filter((e) => e.kind === 'file').map((e) => e.name)
   const paths = new Set<string>()
   const byStem = new Map<string, string>()
   for (const name of names) {
@@ -158,7 +160,7 @@ async function indexImages(root: string, dir: string): Promise<{ paths: Set<stri
 }
 
 /** Finds the refs file and instances.json of a refer-style corpus: `<root>/<dir>`, `<root>/data/<dir>` or `<root>`. */
-function findReferFiles(root: string, layout: ReferLayout): { refs: string; instances: string | null } {
+async function findReferFiles(corpus: Corpus, layout: ReferLayout): Promise<{ refs: string; instances: string | null }> {
   const tried: string[] = []
   for (const dir of [layout.dir, `data/${layout.dir}`, '.']) {
     const stems = [...layout.splitBy.map((s) => `refs(${s})`), 'refs']
@@ -166,14 +168,14 @@ function findReferFiles(root: string, layout: ReferLayout): { refs: string; inst
       for (const ext of REFS_EXTENSIONS) {
         const rel = dir === '.' ? `${stem}${ext}` : `${dir}/${stem}${ext}`
         tried.push(rel)
-        if (existsSync(join(root, rel))) {
+        if (await corpus.exists(rel)) {
           const instances = dir === '.' ? 'instances.json' : `${dir}/instances.json`
-          return { refs: rel, instances: existsSync(join(root, instances)) ? instances : null }
+          return { refs: rel, instances: (await corpus.exists(instances)) ? instances : null }
         }
       }
     }
   }
-  throw new Error(`${layout.corpus}: no refs file in ${root} (looked for ${tried.slice(0, 6).join(', ')}, ... and the same under data/ and at the root)`)
+  throw metadataNotFound(corpus, layout.corpus, [...tried.slice(0, 6), '... and the same under data/ and at the root'])
 }
 
 /**
@@ -213,16 +215,16 @@ function boxOf(value: unknown): BoxXywh | null {
  * Lists refs of a refer-style corpus (see the corpus functions below). Throws, naming the file, when the refs
  * file is missing, unreadable, a pickle carrying code, or no image folder exists; every per-ref problem is a Reject.
  */
-async function* listReferCorpus(root: string, layout: ReferLayout, splits?: readonly string[]): AsyncGenerator<GroundingSource | Reject> {
+async function* listReferCorpus(source: Corpus, layout: ReferLayout, splits?: readonly string[]): AsyncGenerator<GroundingSource | Reject> {
   const { corpus } = layout
-  const files = findReferFiles(root, layout)
-  const { refs, badLines } = await readRefsFile(join(root, files.refs), files.refs)
-  const instances = files.instances === null ? null : await readInstances(join(root, files.instances), files.instances)
+  const files = await findReferFiles(source, layout)
+  const { refs, badLines } = await readRefsFile(source, files.refs)
+  const instances = files.instances === null ? null : await readInstances(source, files.instances)
 
   let resolveImage: (imageId: number, fileName: string | null) => { path: string } | { code: 'unsafe-path' | 'missing-file'; message: string }
   if (layout.images === 'coco') {
-    const dir = firstExisting(root, COCO_IMAGE_DIRS)
-    if (dir === null) throw new Error(`${corpus}: no COCO train2014 image folder in ${root} (looked for ${COCO_IMAGE_DIRS.join(', ')})`)
+    const dir = await firstExisting(source, COCO_IMAGE_DIRS)
+    if (dir === null) throw new Error(`${corpus}: no COCO train2014 image folder in ${source.location} (looked for ${COCO_IMAGE_DIRS.join(', ')})`)
     resolveImage = (imageId, fileName) => {
       const name = fileName ?? `COCO_train2014_${String(imageId).padStart(12, '0')}.jpg`
       const path = safeRelativePath(name) === null ? null : safeRelativePath(`${dir}/${name}`)
@@ -230,9 +232,9 @@ async function* listReferCorpus(root: string, layout: ReferLayout, splits?: read
       return { path }
     }
   } else {
-    const dir = firstExisting(root, SAIAPR_IMAGE_DIRS)
-    if (dir === null) throw new Error(`${corpus}: no SAIAPR TC-12 image folder in ${root} (looked for ${SAIAPR_IMAGE_DIRS.join(', ')})`)
-    const index = await indexImages(root, dir)
+    const dir = await firstExisting(source, SAIAPR_IMAGE_DIRS)
+    if (dir === null) throw new Error(`${corpus}: no SAIAPR TC-12 image folder in ${source.location} (looked for ${SAIAPR_IMAGE_DIRS.join(', ')})`)
+    const index = await indexImages(source, dir)
     resolveImage = (imageId, fileName) => {
       if (fileName !== null && safeRelativePath(fileName) === null) {
         return { code: 'unsafe-path', message: `image file_name ${JSON.stringify(fileName)} leaves ${dir}/; not opened` }
@@ -315,18 +317,18 @@ async function* listReferCorpus(root: string, layout: ReferLayout, splits?: read
  * the same fields, or refs.{json,jsonl,parquet}) + <root>/refcoco/instances.json (COCO format) + COCO train2014
  * images in the first of COCO_IMAGE_DIRS. `refcoco/` may also sit under `data/` (the refer repo) or be the root.
  */
-export function listRefCoco(root: string, { splits }: { splits?: readonly string[] } = {}): AsyncGenerator<GroundingSource | Reject> {
-  return listReferCorpus(root, LAYOUTS.refcoco, splits)
+export function listRefCoco(corpus: Corpus, { splits }: { splits?: readonly string[] } = {}): AsyncGenerator<GroundingSource | Reject> {
+  return listReferCorpus(corpus, LAYOUTS.refcoco, splits)
 }
 
 /** RefCOCO+: as listRefCoco, in <root>/refcoco+/ with refs(unc).p. */
-export function listRefCocoPlus(root: string, { splits }: { splits?: readonly string[] } = {}): AsyncGenerator<GroundingSource | Reject> {
-  return listReferCorpus(root, LAYOUTS['refcoco+'], splits)
+export function listRefCocoPlus(corpus: Corpus, { splits }: { splits?: readonly string[] } = {}): AsyncGenerator<GroundingSource | Reject> {
+  return listReferCorpus(corpus, LAYOUTS['refcoco+'], splits)
 }
 
 /** RefCOCOg: as listRefCoco, in <root>/refcocog/ with refs(umd).p (UMD splits, preferred) or refs(google).p. */
-export function listRefCocoG(root: string, { splits }: { splits?: readonly string[] } = {}): AsyncGenerator<GroundingSource | Reject> {
-  return listReferCorpus(root, LAYOUTS.refcocog, splits)
+export function listRefCocoG(corpus: Corpus, { splits }: { splits?: readonly string[] } = {}): AsyncGenerator<GroundingSource | Reject> {
+  return listReferCorpus(corpus, LAYOUTS.refcocog, splits)
 }
 
 /**
@@ -334,8 +336,8 @@ export function listRefCocoG(root: string, { splits }: { splits?: readonly strin
  * <root>/refclef/instances.json + SAIAPR TC-12 images under <root>/images/saiapr_tc-12/ (`<dd>/images/<id>.jpg`,
  * dd = id / 1000), indexed once recursively so any sub-layout with `<image_id>.jpg` names works.
  */
-export function listReferItGame(root: string, { splits }: { splits?: readonly string[] } = {}): AsyncGenerator<GroundingSource | Reject> {
-  return listReferCorpus(root, LAYOUTS.referitgame, splits)
+export function listReferItGame(corpus: Corpus, { splits }: { splits?: readonly string[] } = {}): AsyncGenerator<GroundingSource | Reject> {
+  return listReferCorpus(corpus, LAYOUTS.referitgame, splits)
 }
 
 /** A phrase of a Flickr30k Entities sentence: its coreference chain, entity types and words. */
@@ -433,17 +435,22 @@ export function unionBox(boxes: readonly BoxXywh[]): BoxXywh {
 }
 
 /** Rows of one Flickr30k image: one per coreference chain (every chain is an input: a row or a ledger line). */
-async function* flickrChains(root: string, split: string, imageId: string, imageDir: string): AsyncGenerator<GroundingSource | Reject> {
+async function* flickrChains(corpus: Corpus, split: string, imageId: string, imageDir: string): AsyncGenerator<GroundingSource | Reject> {
   const imageKey = `flickr30k-entities/${split}/${imageId}`
   const sentencesPath = `Sentences/${imageId}.txt`
   const annotationPath = `Annotations/${imageId}.xml`
-  for (const path of [sentencesPath, annotationPath]) {
-    if (!existsSync(join(root, path))) {
-      yield reject(imageKey, 'list', 'missing-file', `${path} does not exist`, path)
-      return
-    }
+  let annotationText: string
+  let sentencesText: string
+  try {
+    sentencesText = await corpus.readText(sentencesPath)
+    annotationText = await corpus.readText(annotationPath)
+  } catch (error) {
+    // A missing or linked-out annotation file is this image's problem: its ledger line, not the whole listing's.
+    if (!(error instanceof CorpusFileError)) throw error
+    yield reject(imageKey, 'list', error.code, error.code === 'missing-file' ? `${error.relative} does not exist` : error.message, error.relative)
+    return
   }
-  const annotation = parseEntityAnnotation((await readTextFile(join(root, annotationPath))).text)
+  const annotation = parseEntityAnnotation(annotationText)
   if ('error' in annotation) {
     yield reject(imageKey, 'list', 'bad-annotation', `${annotationPath}: ${annotation.error}`, annotationPath)
     return
@@ -454,7 +461,7 @@ async function* flickrChains(root: string, split: string, imageId: string, image
     if (c === undefined) chains.set(id, (c = { phrases: [], types: [], boxes: [], nobndbox: false, scene: false }))
     return c
   }
-  const lines = (await readTextFile(join(root, sentencesPath))).text.split('\n')
+  const lines = sentencesText.split('\n')
   for (const [i, line] of lines.entries()) {
     if (line.trim() === '') continue
     const parsed = parseEntitySentence(line)
@@ -522,18 +529,16 @@ async function* flickrChains(root: string, split: string, imageId: string, image
  * (image, chain) with its phrases and the union of its boxes; chains without a box (nobndbox, scene, notvisual)
  * are 'no-box' ledger lines. Throws when no split file or image folder exists.
  */
-export async function* listFlickr30kEntities(
-  root: string,
-  { splits = FLICKR30K_SPLITS }: { splits?: readonly string[] } = {},
-): AsyncGenerator<GroundingSource | Reject> {
-  const present = splits.filter((s) => existsSync(join(root, `${s}.txt`)))
-  if (present.length === 0) throw new Error(`flickr30k-entities: no split file (${splits.map((s) => `${s}.txt`).join(', ')}) in ${root}`)
-  const imageDir = firstExisting(root, FLICKR30K_IMAGE_DIRS)
-  if (imageDir === null) throw new Error(`flickr30k-entities: no image folder in ${root} (looked for ${FLICKR30K_IMAGE_DIRS.join(', ')})`)
+export async function* listFlickr30kEntities(corpus: Corpus, { splits = FLICKR30K_SPLITS }: { splits?: readonly string[] } = {}): AsyncGenerator<GroundingSource | Reject> {
+  const present: string[] = []
+  for (const split of splits) if (await corpus.exists(`${split}.txt`)) present.push(split)
+  if (present.length === 0) throw metadataNotFound(corpus, 'flickr30k-entities', splits.map((s) => `${s}.txt`))
+  const imageDir = await firstExisting(corpus, FLICKR30K_IMAGE_DIRS)
+  if (imageDir === null) throw new Error(`flickr30k-entities: no image folder in ${corpus.location} (looked for ${FLICKR30K_IMAGE_DIRS.join(', ')})`)
   for (const split of present) {
     // A split file reads one image id per line:
     //   1000092795
-    const lines = (await readTextFile(join(root, `${split}.txt`))).text.split('\n')
+    const lines = (await corpus.readText(`${split}.txt`)).split('\n')
     for (const [i, line] of lines.entries()) {
       const imageId = line.trim()
       if (imageId === '') continue
@@ -542,7 +547,7 @@ export async function* listFlickr30kEntities(
         yield reject(`flickr30k-entities/${split}/line-${i + 1}`, 'list', unsafe ? 'unsafe-path' : 'bad-row', `${split}.txt line ${i + 1}: image id ${JSON.stringify(imageId)} ${unsafe ? 'is a path; not opened' : 'is malformed'}`, `${split}.txt`)
         continue
       }
-      yield* flickrChains(root, split, imageId, imageDir)
+      yield* flickrChains(corpus, split, imageId, imageDir)
     }
   }
 }

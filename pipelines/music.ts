@@ -1,10 +1,8 @@
 // MUSIC and MUSIC-Solo raw layouts -> AudioVisualSource records (one per video, one per annotated frame).
 // Listing only: no decoding, no writing. Records are plain JSON data.
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { reject, type Reject } from '../src/kinds/reject.js'
 import { safeRelativePath } from '../src/kinds/paths.js'
-import { readJsonFile } from '../src/formats/json.js'
+import { CorpusFileError, metadataNotFound, type Corpus } from '../src/dataset/corpus.js'
 import { AUDIO_FILE_EXTENSIONS, VIDEO_EXTENSIONS, findStem, indexFiles } from '../src/etl/file-index.js'
 import type { AudioVisualSource, ListedBox } from '../src/kinds/audio-image-boxes.js'
 
@@ -39,14 +37,16 @@ type InstrumentVideos = Map<string, string[]>
  * Read `{videos: {instrument: [ytid, ...]}}` from the first of MUSIC_JSON_FILES in `root`. Returns null when
  * none exists, a Reject when the file is not that shape.
  */
-async function readMusicVideos(root: string): Promise<{ file: string; videos: InstrumentVideos } | Reject | null> {
-  const file = MUSIC_JSON_FILES.find((name) => existsSync(join(root, name)))
+async function readMusicVideos(corpus: Corpus): Promise<{ file: string; videos: InstrumentVideos } | Reject | null> {
+  let file: string | undefined
+  for (const name of MUSIC_JSON_FILES) if (file === undefined && (await corpus.exists(name))) file = name
   if (file === undefined) return null
   // The file reads: {"videos": {"accordion": ["RGRb6pZJvCM", ...], "acoustic_guitar": [...], ...}}
   let parsed: unknown
   try {
-    parsed = await readJsonFile(join(root, file), file)
+    parsed = await corpus.readJson(file)
   } catch (error) {
+    if (error instanceof CorpusFileError) throw error // a link out of the corpus: never read, and the listing stops
     return reject(`music/solo/${file}`, 'list', 'bad-annotation', (error as Error).message, file)
   }
   const videos = (parsed as { videos?: unknown } | null)?.videos
@@ -65,21 +65,18 @@ async function readMusicVideos(root: string): Promise<{ file: string; videos: In
  * (any of VIDEO_EXTENSIONS). Audio window 0 to --max-seconds s of the video, frame at the middle of the decoded
  * window; label = the instrument.
  */
-export async function* listMusic(
-  root: string,
-  { splits = MUSIC_SPLITS }: { splits?: readonly string[] } = {},
-): AsyncGenerator<AudioVisualSource | Reject> {
+export async function* listMusic(corpus: Corpus, { splits = MUSIC_SPLITS }: { splits?: readonly string[] } = {}): AsyncGenerator<AudioVisualSource | Reject> {
   if (!splits.includes('solo')) return
-  const music = await readMusicVideos(root)
-  if (music === null) return
+  const music = await readMusicVideos(corpus)
+  if (music === null) throw metadataNotFound(corpus, 'music', MUSIC_JSON_FILES)
   if ('kind' in music) {
     yield music
     return
   }
-  const flat = await indexFiles(root, ['videos'], VIDEO_EXTENSIONS)
+  const flat = await indexFiles(corpus, ['videos'], VIDEO_EXTENSIONS)
   for (const [instrument, ids] of music.videos) {
     const safeInstrument = INSTRUMENT.test(instrument) && safeRelativePath(instrument) === instrument
-    const byInstrument = safeInstrument ? await indexFiles(root, [`solo/${instrument}`], VIDEO_EXTENSIONS) : new Map<string, string>()
+    const byInstrument = safeInstrument ? await indexFiles(corpus, [`solo/${instrument}`], VIDEO_EXTENSIONS) : new Map<string, string>()
     for (const [i, ytid] of ids.entries()) {
       const key = `music/solo/${instrument}/${ytid}`
       if (!safeInstrument || !YOUTUBE_ID.test(ytid)) {
@@ -152,18 +149,17 @@ export function musicSoloBox(entry: unknown, width: unknown, height: unknown): L
  * Label: the instrument when MUSIC_solo_videos.json in the root names the id, else `category:<category_id>`.
  * A frame without any box is kept out with a 'no-box' ledger line.
  */
-export async function* listMusicSolo(
-  root: string,
-  { splits = MUSIC_SOLO_SPLITS }: { splits?: readonly string[] } = {},
-): AsyncGenerator<AudioVisualSource | Reject> {
-  if (!splits.includes('test') || !existsSync(join(root, MUSIC_SOLO_JSON))) return
+export async function* listMusicSolo(corpus: Corpus, { splits = MUSIC_SOLO_SPLITS }: { splits?: readonly string[] } = {}): AsyncGenerator<AudioVisualSource | Reject> {
+  if (!splits.includes('test')) return
+  if (!(await corpus.exists(MUSIC_SOLO_JSON))) throw metadataNotFound(corpus, 'music-solo', [MUSIC_SOLO_JSON])
   const jsonName = MUSIC_SOLO_JSON
   // The file reads: {"4Oy5VmaacaI_0_1000/frame_013/00411.jpg": {"bbox": [{"box": [224, 0, 239, 358],
   //   "normbox": [0.35, 0.0, 0.3734375, 0.9944], "category_id": 1}], "wdith": 640, "height": 360}, ...}
   let parsed: unknown
   try {
-    parsed = await readJsonFile(join(root, jsonName), jsonName)
+    parsed = await corpus.readJson(jsonName)
   } catch (error) {
+    if (error instanceof CorpusFileError) throw error // a link out of the corpus: never read, and the listing stops
     yield reject(`music-solo/test/${jsonName}`, 'list', 'bad-annotation', (error as Error).message, jsonName)
     return
   }
@@ -171,11 +167,11 @@ export async function* listMusicSolo(
     yield reject(`music-solo/test/${jsonName}`, 'list', 'bad-annotation', `${jsonName}: expected an object of frame path -> {bbox, wdith, height}`, jsonName)
     return
   }
-  const music = await readMusicVideos(root)
+  const music = await readMusicVideos(corpus)
   const instrumentOf = new Map<string, string>()
   if (music !== null && !('kind' in music)) for (const [instrument, ids] of music.videos) for (const id of ids) instrumentOf.set(id, instrument)
-  const audioIndex = await indexFiles(root, MUSIC_SOLO_AUDIO_DIRS, AUDIO_FILE_EXTENSIONS)
-  const videoIndex = await indexFiles(root, MUSIC_SOLO_VIDEO_DIRS, VIDEO_EXTENSIONS)
+  const audioIndex = await indexFiles(corpus, MUSIC_SOLO_AUDIO_DIRS, AUDIO_FILE_EXTENSIONS)
+  const videoIndex = await indexFiles(corpus, MUSIC_SOLO_VIDEO_DIRS, VIDEO_EXTENSIONS)
   const byInstrument = new Map<string, Map<string, string>>()
 
   for (const [frameKey, value] of Object.entries(parsed)) {
@@ -195,7 +191,11 @@ export async function* listMusicSolo(
       yield reject(key, 'list', 'no-box', `${jsonName}: frame ${frameKey} has no box; kept out of the evaluation set`, jsonName)
       continue
     }
-    const frameFile = MUSIC_SOLO_FRAME_DIRS.map((dir) => (dir === '' ? frameKey : `${dir}/${frameKey}`)).find((path) => existsSync(join(root, path)))
+    let frameFile: string | undefined
+    for (const dir of MUSIC_SOLO_FRAME_DIRS) {
+      const path = dir === '' ? frameKey : `${dir}/${frameKey}`
+      if (frameFile === undefined && (await corpus.exists(path))) frameFile = path
+    }
     if (frameFile === undefined) {
       yield reject(key, 'list', 'missing-file', `frame ${frameKey} not found in ${MUSIC_SOLO_FRAME_DIRS.map((d) => (d === '' ? '.' : d)).join(', ')}`, jsonName)
       continue
@@ -204,7 +204,7 @@ export async function* listMusicSolo(
     let audio = findStem(audioIndex, [parts.vid, parts.ytid]) ?? findStem(videoIndex, [parts.vid, parts.ytid])
     if (audio === undefined && instrument !== undefined && INSTRUMENT.test(instrument) && safeRelativePath(instrument) === instrument) {
       let index = byInstrument.get(instrument)
-      if (index === undefined) byInstrument.set(instrument, (index = await indexFiles(root, [`solo/${instrument}`], VIDEO_EXTENSIONS)))
+      if (index === undefined) byInstrument.set(instrument, (index = await indexFiles(corpus, [`solo/${instrument}`], VIDEO_EXTENSIONS)))
       audio = findStem(index, [parts.ytid])
     }
     if (audio === undefined) {

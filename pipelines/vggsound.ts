@@ -1,11 +1,9 @@
 // VGGSound and VGG-SS raw layouts -> AudioVisualSource records (one per evaluation item).
 // Listing only: no decoding, no writing. Records are plain JSON data.
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { reject, type Reject } from '../src/kinds/reject.js'
 import { safeRelativePath } from '../src/kinds/paths.js'
-import { parseCsvRows, readTextFile } from '../src/formats/text.js'
-import { readJsonFile } from '../src/formats/json.js'
+import { parseCsvRows } from '../src/formats/text.js'
+import { CorpusFileError, metadataNotFound, type Corpus } from '../src/dataset/corpus.js'
 import { AUDIO_FILE_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, findStem, indexFiles } from '../src/etl/file-index.js'
 import type { AudioVisualSource, ListedBox } from '../src/kinds/audio-image-boxes.js'
 import { xyxyToXywh, type BoxXyxy } from '../src/image/boxes.js'
@@ -45,18 +43,15 @@ export function vggsoundStems(ytid: string, start: number): string[] {
  * A first line whose start cell is not a number but names a column (e.g. `# YouTube ID,start seconds,...`) is
  * skipped as a header.
  */
-export async function* listVggSound(
-  root: string,
-  { splits = VGGSOUND_SPLITS }: { splits?: readonly string[] } = {},
-): AsyncGenerator<AudioVisualSource | Reject> {
+export async function* listVggSound(corpus: Corpus, { splits = VGGSOUND_SPLITS }: { splits?: readonly string[] } = {}): AsyncGenerator<AudioVisualSource | Reject> {
   const csvName = 'vggsound.csv'
-  if (!existsSync(join(root, csvName))) return
+  if (!(await corpus.exists(csvName))) throw metadataNotFound(corpus, 'vggsound', [csvName])
   const indexes = new Map<string, Map<string, string>>()
   const videoDirs = (split: string): string[] => VGGSOUND_VIDEO_DIRS.map((d) => d.replace('{split}', split))
   // Each row reads: ytid,start_seconds,label,split
   //   ---g-f_I2yQ,1,people marching,test
   //   -0BIyqJj9ZU,30,"cattle, bovinae cowbell",train
-  const rows = parseCsvRows((await readTextFile(join(root, csvName))).text)
+  const rows = parseCsvRows(await corpus.readText(csvName))
   for (const [i, { line, cells }] of rows.entries()) {
     const [ytid = '', startCell = '', label = '', split = ''] = cells.map((c) => c.trim())
     if (i === 0 && !/^\d/.test(startCell) && /start|id/i.test(cells.join(','))) continue
@@ -76,7 +71,7 @@ export async function* listVggSound(
     const key = `vggsound/${split}/${ytid}_${pad6(start)}`
     let index = indexes.get(split)
     if (index === undefined) {
-      index = await indexFiles(root, videoDirs(split), VIDEO_EXTENSIONS)
+      index = await indexFiles(corpus, videoDirs(split), VIDEO_EXTENSIONS)
       indexes.set(split, index)
     }
     const video = findStem(index, vggsoundStems(ytid, start))
@@ -115,18 +110,17 @@ export function vggssBox(given: unknown): ListedBox {
  * AUDIO_FILE_EXTENSIONS). Audio window: 0 to min(10, --max-seconds) s; frame time unknown (-1).
  * An entry without any box is a 'no-box' reject; malformed boxes are kept as null and dropped by the stage.
  */
-export async function* listVggSs(
-  root: string,
-  { splits = VGGSS_SPLITS }: { splits?: readonly string[] } = {},
-): AsyncGenerator<AudioVisualSource | Reject> {
+export async function* listVggSs(corpus: Corpus, { splits = VGGSS_SPLITS }: { splits?: readonly string[] } = {}): AsyncGenerator<AudioVisualSource | Reject> {
   if (!splits.includes('test')) return
-  const jsonName = VGGSS_JSON_FILES.find((name) => existsSync(join(root, name)))
-  if (jsonName === undefined) return
+  let jsonName: string | undefined
+  for (const name of VGGSS_JSON_FILES) if (jsonName === undefined && (await corpus.exists(name))) jsonName = name
+  if (jsonName === undefined) throw metadataNotFound(corpus, 'vggss', VGGSS_JSON_FILES)
   // The file reads: [{"file": "--PJHxphWEs_000030", "class": "playing bass guitar", "bbox": [[0.12, 0.3, 0.55, 0.98]]}, ...]
   let entries: unknown
   try {
-    entries = await readJsonFile(join(root, jsonName), jsonName)
+    entries = await corpus.readJson(jsonName)
   } catch (error) {
+    if (error instanceof CorpusFileError) throw error // a link out of the corpus: never read, and the listing stops
     yield reject(`vggss/test/${jsonName}`, 'list', 'bad-annotation', (error as Error).message, jsonName)
     return
   }
@@ -134,8 +128,8 @@ export async function* listVggSs(
     yield reject(`vggss/test/${jsonName}`, 'list', 'bad-annotation', `${jsonName}: expected a list of {file, class, bbox} entries`, jsonName)
     return
   }
-  const frames = await indexFiles(root, ['frames'], IMAGE_EXTENSIONS)
-  const audio = await indexFiles(root, ['audio'], AUDIO_FILE_EXTENSIONS)
+  const frames = await indexFiles(corpus, ['frames'], IMAGE_EXTENSIONS)
+  const audio = await indexFiles(corpus, ['audio'], AUDIO_FILE_EXTENSIONS)
   for (const [i, entry] of entries.entries()) {
     const file = (entry as { file?: unknown } | null)?.file
     const bbox = (entry as { bbox?: unknown } | null)?.bbox

@@ -20,6 +20,7 @@ import { runFfmpeg } from '../src/fixtures/synth.js'
 import type { FixtureExpectation } from '../src/fixtures/types.js'
 import { openDataset } from '../src/dataset/dataset.js'
 import { collect, tempTree } from './helpers/tree.js'
+import { openCorpus } from '../src/dataset/corpus.js'
 import { tempDir } from './helpers/temp.js'
 import { runCli } from './helpers/cli.js'
 import type { Row } from '../src/kinds/record.js'
@@ -36,7 +37,7 @@ describe('listVggSound', () => {
       'test/ccccccccccc.mkv': '',
       'video/ddddddddddd_12000_22000.mp4': '',
     })
-    const out = await collect(listVggSound(root))
+    const out = await collect(listVggSound(await openCorpus(root)))
     assert.deepEqual(out.map((r) => ('label' in r ? [r.key, r.source, r.label] : r)), [
       ['vggsound/train/aaaaaaaaaaa_000030', 'video/aaaaaaaaaaa_000030.mp4', 'cattle, bovinae cowbell'],
       ['vggsound/train/bbbbbbbbbbb_000005', 'videos/bbbbbbbbbbb_5.mp4', 'dog barking'],
@@ -47,7 +48,7 @@ describe('listVggSound', () => {
 
   it('lists the video as both picture and audio, a 10 s window from 0, the frame at its middle', async () => {
     const root = await tempTree({ 'vggsound.csv': 'aaaaaaaaaaa,30,bell,test\n', 'video/aaaaaaaaaaa_000030.mp4': '' })
-    assert.deepEqual(await collect(listVggSound(root)), [
+    assert.deepEqual(await collect(listVggSound(await openCorpus(root))), [
       {
         key: 'vggsound/test/aaaaaaaaaaa_000030',
         source: 'video/aaaaaaaaaaa_000030.mp4',
@@ -65,14 +66,14 @@ describe('listVggSound', () => {
 
   it('turns a row without a video into missing-file and malformed rows into bad-row, naming the line', async () => {
     const root = await tempTree({ 'vggsound.csv': 'aaaaaaaaaaa,30,bell,test\n../../etc/passwd,0,x,train\nbbbbbbbbbbb,1.5,x,train\nccc,1\n' })
-    const out = await collect(listVggSound(root))
+    const out = await collect(listVggSound(await openCorpus(root)))
     assert.deepEqual(keysAndCodes(out), ['vggsound/test/aaaaaaaaaaa_000030 missing-file', 'vggsound/line-2 bad-row', 'vggsound/line-3 bad-row', 'vggsound/line-4 bad-row'])
     assert.match((out[1] as { message: string }).message, /line 2: youtube id "..\/..\/etc\/passwd"/)
   })
 
   it('lists only the requested splits', async () => {
     const root = await tempTree({ 'vggsound.csv': 'aaaaaaaaaaa,1,a,train\nbbbbbbbbbbb,2,b,test\n', 'video/aaaaaaaaaaa_000001.mp4': '', 'video/bbbbbbbbbbb_000002.mp4': '' })
-    assert.deepEqual(keysAndCodes(await collect(listVggSound(root, { splits: ['test'] }))), ['vggsound/test/bbbbbbbbbbb_000002 record'])
+    assert.deepEqual(keysAndCodes(await collect(listVggSound(await openCorpus(root), { splits: ['test'] }))), ['vggsound/test/bbbbbbbbbbb_000002 record'])
   })
 })
 
@@ -83,7 +84,7 @@ describe('listVggSs', () => {
       'frames/aaaaaaaaaaa_000030.jpg': '',
       'audio/aaaaaaaaaaa_000030.wav': '',
     })
-    assert.deepEqual(await collect(listVggSs(root)), [
+    assert.deepEqual(await collect(listVggSs(await openCorpus(root))), [
       {
         key: 'vggss/test/aaaaaaaaaaa_000030',
         source: 'frames/aaaaaaaaaaa_000030.jpg',
@@ -107,7 +108,7 @@ describe('listVggSs', () => {
     const root = await tempTree({
       'vggss.json': JSON.stringify([{ file: 'aaaaaaaaaaa_000001', class: 'x', bbox: [] }, { file: '../../etc/passwd', class: 'x', bbox: [[0, 0, 1, 1]] }, { class: 'x' }]),
     })
-    assert.deepEqual(await collect(listVggSs(root)), [
+    assert.deepEqual(await collect(listVggSs(await openCorpus(root))), [
       reject('vggss/test/aaaaaaaaaaa_000001', 'list', 'no-box', 'vggss.json entry 0: no box', 'vggss.json'),
       reject('vggss/test/../../etc/passwd', 'list', 'unsafe-path', 'vggss.json entry 1: file "../../etc/passwd" is not a plain file name; not opened', 'vggss.json'),
       reject('vggss/test/entry-2', 'list', 'bad-annotation', 'vggss.json entry 2: expected {file: string, class, bbox: [[xmin, ymin, xmax, ymax], ...]}', 'vggss.json'),
@@ -120,7 +121,7 @@ describe('listVggSs', () => {
       'frames/aaaaaaaaaaa_30000_40000.png': '',
       'audio/aaaaaaaaaaa_30000_40000.flac': '',
     })
-    const [record] = await collect(listVggSs(root))
+    const [record] = await collect(listVggSs(await openCorpus(root)))
     assert.deepEqual(record && 'audio' in record ? [record.source, record.audio] : record, ['frames/aaaaaaaaaaa_30000_40000.png', 'audio/aaaaaaaaaaa_30000_40000.flac'])
   })
 })
@@ -132,7 +133,7 @@ describe('listMusic', () => {
       'solo/accordion/aaaaaaaaaaa.mp4': '',
       'videos/bbbbbbbbbbb.mp4': '',
     })
-    const out = await collect(listMusic(root))
+    const out = await collect(listMusic(await openCorpus(root)))
     assert.deepEqual(out.map((r) => ('label' in r ? [r.key, r.source, r.label, r.window] : [r.key, r.code])), [
       ['music/solo/accordion/aaaaaaaaaaa', 'solo/accordion/aaaaaaaaaaa.mp4', 'accordion', { centreSec: null, clipSec: null }],
       ['music/solo/erhu/bbbbbbbbbbb', 'videos/bbbbbbbbbbb.mp4', 'erhu', { centreSec: null, clipSec: null }],
@@ -158,7 +159,7 @@ describe('listMusicSolo', () => {
       'audio/aaaaaaaaaaa_0_1000.wav': '',
       'videos/bbbbbbbbbbb.mp4': '',
     })
-    const out = await collect(listMusicSolo(root))
+    const out = await collect(listMusicSolo(await openCorpus(root)))
     assert.deepEqual(out.map((r) => ('boxes' in r ? [r.key, r.source, r.audio, r.label, r.frame, r.window, r.boxes] : r)), [
       [
         'music-solo/test/aaaaaaaaaaa_0_1000/frame_013/00411',
@@ -188,7 +189,7 @@ describe('listMusicSolo', () => {
         '../../etc/frame_001/00030.jpg': { bbox: [{ normbox: [0, 0, 1, 1] }], wdith: 640, height: 360 },
       }),
     })
-    assert.deepEqual(keysAndCodes(await collect(listMusicSolo(root))), [
+    assert.deepEqual(keysAndCodes(await collect(listMusicSolo(await openCorpus(root)))), [
       'music-solo/test/aaaaaaaaaaa_0_1000/frame_000/00014 no-box',
       'music-solo/test/../../etc/frame_001/00030 unsafe-path',
     ])
@@ -201,7 +202,7 @@ describe('listMusicSolo', () => {
       'frames/aaaaaaaaaaa_0_1000/frame_001/00030.jpg': '',
       'solo/cello/aaaaaaaaaaa.mp4': '',
     })
-    const [record] = await collect(listMusicSolo(root))
+    const [record] = await collect(listMusicSolo(await openCorpus(root)))
     assert.deepEqual(record && 'label' in record ? [record.label, record.audio] : record, ['cello', 'solo/cello/aaaaaaaaaaa.mp4'])
   })
 })
@@ -214,7 +215,7 @@ describe('listFlickrSoundNet', () => {
       'frames/10000130166.jpg': '',
       'audio/10000130166.mp3': '',
     })
-    assert.deepEqual(await collect(listFlickrSoundNet(root)), [
+    assert.deepEqual(await collect(listFlickrSoundNet(await openCorpus(root))), [
       {
         key: 'flickr-soundnet/test/10000130166',
         source: 'frames/10000130166.jpg',
@@ -243,7 +244,7 @@ describe('listFlickrSoundNet', () => {
       'Data/audio/1.wav': '',
       'Data/audio/2.wav': '',
     })
-    assert.deepEqual(keysAndCodes(await collect(listFlickrSoundNet(root))), ['flickr-soundnet/test/1 record', 'flickr-soundnet/test/2 record'])
+    assert.deepEqual(keysAndCodes(await collect(listFlickrSoundNet(await openCorpus(root)))), ['flickr-soundnet/test/1 record', 'flickr-soundnet/test/2 record'])
   })
 
   it('rejects malformed XML, an XML without boxes and a hostile id', async () => {
@@ -256,7 +257,7 @@ describe('listFlickrSoundNet', () => {
       'audio/1.wav': '',
       'audio/2.wav': '',
     })
-    assert.deepEqual(await collect(listFlickrSoundNet(root)), [
+    assert.deepEqual(await collect(listFlickrSoundNet(await openCorpus(root))), [
       reject('flickr-soundnet/test/1', 'list', 'bad-annotation', "Annotations/1.xml: Expected closing tag 'bbox' (opened in line 1, col 21) instead of closing tag 'object'. (line 1)", 'Annotations/1.xml'),
       reject('flickr-soundnet/test/2', 'list', 'no-box', 'Annotations/2.xml: no <bbox> element', 'Annotations/2.xml'),
       reject('flickr-soundnet/test/../x', 'list', 'unsafe-path', 'flickr_test.csv: id "../x" is not a plain file name; not opened', 'flickr_test.csv'),
@@ -416,8 +417,15 @@ describe('turnkit prepare on corrupt audio-visual fixtures', () => {
   it('vggss: boxes line up with the drawn objects; a degenerate and a malformed box are dropped, the rows kept', async () => {
     const p = await prepareFixture('vggss')
     assertAccounted(p)
-    assert.deepEqual(p.rows.map((r) => r.dropped_boxes).flat().sort(), ['1:degenerate', '2:nan'])
+    assert.deepEqual(p.rows.map((r) => r.dropped_boxes).flat().sort(), ['0:outside', '1:degenerate', '1:degenerate', '2:nan'])
     await assertBoxesLineUp(p.rows)
+  })
+
+  it('vggss: keeps an item whose every box is unusable, with no boxes and no_usable_box, as the public evaluation does', async () => {
+    const p = await prepareFixture('vggss')
+    const flagged = p.rows.filter((r) => r.no_usable_box === true)
+    assert.deepEqual(flagged.map((r) => [(r.boxes as unknown[]).length, r.dropped_boxes]), [[0, ['0:outside', '1:degenerate']]])
+    assert.ok(p.rows.filter((r) => r.no_usable_box === false).every((r) => (r.boxes as unknown[]).length > 0))
   })
 
   it('music: every input is a row or a ledger line, verify passes, the frame is the window middle', async () => {
@@ -432,7 +440,7 @@ describe('turnkit prepare on corrupt audio-visual fixtures', () => {
     await assertBoxesLineUp(p.rows)
     assert.deepEqual(
       p.rows.map((r) => [r.frame_time_sec, r.audio_start_sec, +(r.duration_sec as number).toFixed(2)]).sort(),
-      [[0.699999988079071, 0.20000000298023224, 1], [1.5, 1, 1], [1.5, 1, 1]],
+      [[0.699999988079071, 0.20000000298023224, 1], [1.5, 1, 1], [1.5, 1, 1], [1.5, 1, 1]], // the last: the frame whose only box is outside, kept
     )
   })
 

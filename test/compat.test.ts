@@ -15,7 +15,7 @@ function paperExpectation(vocabHash: string): ExpectedDataset {
 /** A one-row audio-text dataset whose manifest carries the settings the real stage records for `logMel` options. */
 async function datasetWith(name: string, nMels: number): Promise<{ dir: string; manifest: Manifest; vocabHash: string }> {
   const dir = `${await tempDir('compat-')}/${name}`
-  const { settings } = resolveAudioTextOptions(dir, { logMel: { nMels } })
+  const { settings } = resolveAudioTextOptions({ logMel: { nMels } })
   const schema = await loadSchema('audio-text')
   const status = await DatasetWriter.write(dir, { pipeline: 'clotho', schema, settings, shardRows: 1, rows: [{
     key: 'clotho/development/a.wav', corpus: 'clotho', split: 'development', source_path: 'development/a.wav',

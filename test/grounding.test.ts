@@ -24,6 +24,7 @@ import { placeObjects } from '../src/fixtures/grounding.js'
 import { seededRandom } from '../src/random.js'
 import { readParquetRows } from '../src/dataset/parquet-reader.js'
 import { collect, tempTree } from './helpers/tree.js'
+import { openCorpus } from '../src/dataset/corpus.js'
 import { tempDir } from './helpers/temp.js'
 import { runCli } from './helpers/cli.js'
 
@@ -94,7 +95,7 @@ describe('placeObjects', () => {
 describe('listRefCoco', () => {
   it('lists one record per ref from refs(unc).p, with box and category from instances.json and the image it names', async () => {
     const root = await refcocoTree({ 'refcoco/refs(unc).p': writePickle(REFS) })
-    assert.deepEqual(await collect(listRefCoco(root)), [EXPECTED_RECORD])
+    assert.deepEqual(await collect(listRefCoco(await openCorpus(root))), [EXPECTED_RECORD])
   })
 
   it('reads the same records from JSON, JSONL and Parquet exports of the refs', async () => {
@@ -104,7 +105,7 @@ describe('listRefCoco', () => {
       ['refcoco/refs.parquet', refsParquet()],
     ] as const) {
       const root = await refcocoTree({ [name]: content })
-      assert.deepEqual(await collect(listRefCoco(root)), [EXPECTED_RECORD], name)
+      assert.deepEqual(await collect(listRefCoco(await openCorpus(root))), [EXPECTED_RECORD], name)
     }
   })
 
@@ -114,53 +115,53 @@ describe('listRefCoco', () => {
       'data/refcoco/instances.json': JSON.stringify(INSTANCES),
       'data/images/mscoco/images/train2014/.keep': '',
     })
-    const [record] = await collect(listRefCoco(root))
+    const [record] = await collect(listRefCoco(await openCorpus(root)))
     assert.equal(record?.source, 'data/images/mscoco/images/train2014/COCO_train2014_000000581857.jpg')
   })
 
   it('names the image from the refs file_name without its _<ann_id> suffix when instances.json lacks the image', async () => {
     const instances = { ...INSTANCES, images: [] }
     const root = await tempTree({ 'refcoco/refs(unc).p': writePickle(REFS), 'refcoco/instances.json': JSON.stringify(instances), 'train2014/.keep': '' })
-    const [record] = await collect(listRefCoco(root))
+    const [record] = await collect(listRefCoco(await openCorpus(root)))
     assert.deepEqual([record?.source, (record as GroundingSource).annotatedSize], ['train2014/COCO_train2014_000000581857.jpg', null])
   })
 
   it('refuses a box holding the bare NaN that Python json.dump writes, naming the ref', async () => {
     const instances = JSON.stringify(INSTANCES).replace('[103.93,299.99,134.22,177.42]', '[NaN,299.99,134.22,-Infinity]')
     const root = await tempTree({ 'refcoco/refs(unc).p': writePickle(REFS), 'refcoco/instances.json': instances, 'images/train2014/.keep': '' })
-    assert.deepEqual(await collect(listRefCoco(root)), [
+    assert.deepEqual(await collect(listRefCoco(await openCorpus(root))), [
       reject('refcoco/train/7', 'list', 'bad-box', 'refcoco/refs(unc).p item 0: bbox [null,299.99,134.22,null] has a NaN, infinite or missing coordinate', EXPECTED_RECORD.source),
     ])
   })
 
   it('turns a JSONL line that is not JSON into a bad-row reject and keeps the other lines', async () => {
     const root = await refcocoTree({ 'refcoco/refs.jsonl': `${JSON.stringify(REFS[0])}\n{"ref_id": 8,\n` })
-    const out = await collect(listRefCoco(root))
+    const out = await collect(listRefCoco(await openCorpus(root)))
     assert.deepEqual(out.map((r) => [r.key, 'code' in r ? r.code : 'record']), [['refcoco/bad-row/line-2', 'bad-row'], ['refcoco/train/7', 'record']])
   })
 
   it('refuses an image file_name that leaves the image folder', async () => {
     const instances = { ...INSTANCES, images: [{ ...INSTANCES.images[0], file_name: '../../../etc/passwd' }] }
     const root = await tempTree({ 'refcoco/refs(unc).p': writePickle(REFS), 'refcoco/instances.json': JSON.stringify(instances), 'images/train2014/.keep': '' })
-    const [out] = await collect(listRefCoco(root))
+    const [out] = await collect(listRefCoco(await openCorpus(root)))
     assert.deepEqual([(out as Reject).code, (out as Reject).message], ['unsafe-path', 'refcoco/refs(unc).p item 0: image file_name "../../../etc/passwd" leaves images/train2014/; not opened'])
   })
 
   it('fails the whole listing on a pickle that would run code, naming the file and the opcode', async () => {
     const evil = Buffer.concat([Buffer.from([0x80, 0x02]), Buffer.from('cposix\nsystem\nX\x04\x00\x00\x00true\x85R.', 'latin1')])
     const root = await refcocoTree({ 'refcoco/refs(unc).p': evil })
-    await assert.rejects(collect(listRefCoco(root)), /^Error: refcoco\/refs\(unc\)\.p: pickle opcode GLOBAL \('posix system'\) at byte 2 would import code; .*nothing was executed/)
+    await assert.rejects(collect(listRefCoco(await openCorpus(root))), /^Error: refcoco\/refs\(unc\)\.p: pickle opcode GLOBAL \('posix system'\) at byte 2 would import code; .*nothing was executed/)
   })
 
   it('keeps only the requested splits', async () => {
     const refs = [REFS[0]!, { ...REFS[0]!, ref_id: 8, split: 'testB' }]
     const root = await refcocoTree({ 'refcoco/refs(unc).p': writePickle(refs) })
-    assert.deepEqual((await collect(listRefCoco(root, { splits: ['testB'] }))).map((r) => r.key), ['refcoco/testB/8'])
+    assert.deepEqual((await collect(listRefCoco(await openCorpus(root), { splits: ['testB'] }))).map((r) => r.key), ['refcoco/testB/8'])
   })
 
   it('names the missing refs files when there are none', async () => {
     const root = await tempTree({ 'images/train2014/.keep': '' })
-    await assert.rejects(collect(listRefCoco(root)), /refcoco: no refs file in .* \(looked for refcoco\/refs\(unc\)\.p/)
+    await assert.rejects(collect(listRefCoco(await openCorpus(root))), /refcoco: no metadata in .*: looked for refcoco\/refs\(unc\)\.p, /)
   })
 })
 
@@ -172,7 +173,7 @@ describe('listRefCocoG', () => {
       'refcocog/instances.json': JSON.stringify(INSTANCES),
       'train2014/.keep': '',
     })
-    assert.deepEqual((await collect(listRefCocoG(root))).map((r) => r.key), ['refcocog/test/7'])
+    assert.deepEqual((await collect(listRefCocoG(await openCorpus(root)))).map((r) => r.key), ['refcocog/test/7'])
   })
 })
 
@@ -186,7 +187,7 @@ describe('listReferItGame', () => {
       'images/saiapr_tc-12/20/images/20123.jpg': '',
       'images/saiapr_tc-12/20/segmentation_masks/20123_1.mat': '',
     })
-    assert.deepEqual(await collect(listReferItGame(root)), [
+    assert.deepEqual(await collect(listReferItGame(await openCorpus(root))), [
       {
         key: 'referitgame/test/3', source: 'images/saiapr_tc-12/20/images/20123.jpg', corpus: 'referitgame', split: 'test', boxPx: [0, 0, 480, 120],
         annotatedSize: [480, 360], category: 'sky-blue', categoryId: 5, expressions: ['sky'], sourceIds: ['ref_id:3', 'ann_id:30', 'image_id:20123'],
@@ -249,7 +250,7 @@ describe('listFlickr30kEntities', () => {
 
   it('lists one record per chain with its distinct phrases and the union of its boxes, and a no-box line per boxless chain', async () => {
     const root = await tempTree({ 'test.txt': '42\n', 'Sentences/42.txt': sentences, 'Annotations/42.xml': annotation, 'flickr30k-images/42.jpg': '' })
-    assert.deepEqual(await collect(listFlickr30kEntities(root)), [
+    assert.deepEqual(await collect(listFlickr30kEntities(await openCorpus(root))), [
       {
         key: 'flickr30k-entities/test/42/1', source: 'flickr30k-images/42.jpg', corpus: 'flickr30k-entities', split: 'test',
         boxPx: [10, 20, 140, 80], annotatedSize: [500, 375], category: 'animals', categoryId: -1,
@@ -262,7 +263,7 @@ describe('listFlickr30kEntities', () => {
 
   it('never opens an image id that is a path', async () => {
     const root = await tempTree({ 'train.txt': '../../etc/passwd\n', 'flickr30k-images/.keep': '' })
-    assert.deepEqual(await collect(listFlickr30kEntities(root, { splits: ['train'] })), [
+    assert.deepEqual(await collect(listFlickr30kEntities(await openCorpus(root), { splits: ['train'] })), [
       reject('flickr30k-entities/train/line-1', 'list', 'unsafe-path', 'train.txt line 1: image id "../../etc/passwd" is a path; not opened', 'train.txt'),
     ])
   })
@@ -276,8 +277,8 @@ describe('createImageTextBoxStage', () => {
 
   it('drops expressions without text and stores the box normalized to the resized image', async () => {
     const root = await tempTree({ 'img.jpg': await sharp({ create: { width: 64, height: 32, channels: 3, background: '#808080' } }).jpeg().toBuffer() })
-    const stage = createImageTextBoxStage(resolveImageTextBoxOptions(root, { image: { shortEdge: 16 } }).resolved)
-    const row = (await stage(record(['\u0000', 'the grey one']))) as Record<string, unknown>
+    const stage = createImageTextBoxStage(resolveImageTextBoxOptions({ image: { shortEdge: 16 } }).resolved)
+    const row = (await stage({ record: record(['\u0000', 'the grey one']), files: { 'img.jpg': join(root, 'img.jpg') } })) as Record<string, unknown>
     assert.deepEqual(
       [row.expressions, row.token_ids, row.width, row.height, row.box],
       [['the grey one'], [Int32Array.from([101, 1996, 4462, 2028, 102])], 32, 16, Float32Array.from([0.125, 0.25, 0.25, 0.5])],
@@ -285,13 +286,8 @@ describe('createImageTextBoxStage', () => {
   })
 
   it('rejects a record whose expressions all lose their text, without opening the image', async () => {
-    const stage = createImageTextBoxStage(resolveImageTextBoxOptions(await tempDir(), {}).resolved)
-    assert.deepEqual(await stage(record(['\u0007'], 'absent.jpg')), reject('refcoco/train/1', 'tokenize', 'bad-caption', 'none of 1 expressions has any text after cleaning'))
-  })
-
-  it('rejects a missing image as missing-file', async () => {
-    const stage = createImageTextBoxStage(resolveImageTextBoxOptions(await tempDir(), {}).resolved)
-    assert.deepEqual(await stage(record(['a dog'], 'absent.jpg')), reject('refcoco/train/1', 'image', 'missing-file', 'absent.jpg does not exist'))
+    const stage = createImageTextBoxStage(resolveImageTextBoxOptions({}).resolved)
+    assert.deepEqual(await stage({ record: record(['\u0007'], 'absent.jpg'), files: { 'absent.jpg': join(await tempDir(), 'absent.jpg') } }), reject('refcoco/train/1', 'tokenize', 'bad-caption', 'none of 1 expressions has any text after cleaning'))
   })
 })
 

@@ -24,17 +24,17 @@ async function pixels(png: Uint8Array): Promise<{ at: (x: number, y: number) => 
   return { at, width: info.width, height: info.height }
 }
 
-const isGreen = ([r, g, b]: [number, number, number]): boolean => g > 180 && r < 80 && b < 120
+const isCyan = ([r, g, b]: [number, number, number]): boolean => g > 180 && b > 180 && r < 80
 const isRed = ([r, g, b]: [number, number, number]): boolean => r > 200 && g < 80 && b < 80
 const isGrey = (p: [number, number, number]): boolean => p.every((c) => Math.abs(c - GREY) <= 4)
 
 describe('drawOverlay', () => {
-  it('draws the ground truth green on its edge and the prediction red on its edge, leaving the rest', async () => {
+  it('draws the ground truth cyan on its edge and the prediction red on its edge, leaving the rest', async () => {
     // 384 x 384 frame: GT box x in [96, 288), y in [96, 288); prediction x in [192, 288), y in [192, 288).
     const png = await drawOverlay({ jpeg: await greyJpeg(384, 384), gtBoxes: [[0.25, 0.25, 0.5, 0.5]], predBox: [0.5, 0.5, 0.25, 0.25], label: 'dog', ciou: 0.25 })
     const p = await pixels(png)
-    assert.ok(isGreen(p.at(96, 150)), `GT left edge: ${p.at(96, 150).join(',')}`)
-    assert.ok(isGreen(p.at(150, 96)), `GT top edge: ${p.at(150, 96).join(',')}`)
+    assert.ok(isCyan(p.at(96, 150)), `GT left edge: ${p.at(96, 150).join(',')}`)
+    assert.ok(isCyan(p.at(150, 96)), `GT top edge: ${p.at(150, 96).join(',')}`)
     assert.ok(isRed(p.at(192, 240)), `prediction left edge: ${p.at(192, 240).join(',')}`)
     assert.ok(isRed(p.at(240, 192)), `prediction top edge: ${p.at(240, 192).join(',')}`)
     for (const [x, y] of [[150, 150], [240, 240], [20, 20], [92, 150]] as const) assert.ok(isGrey(p.at(x, y)), `untouched at ${x},${y}: ${p.at(x, y).join(',')}`)
@@ -64,13 +64,34 @@ describe('drawOverlay', () => {
 describe('contactSheet', () => {
   it('is columns x rows cells of the given width', async () => {
     const png = new Uint8Array(await sharp({ create: { width: 100, height: 80, channels: 3, background: '#f00' } }).png().toBuffer())
-    const sheet = await contactSheet([png, png, png, png, png], { columns: 2, cellWidth: 64 })
+    const sheet = await contactSheet([{ images: [png, png, png, png, png] }], { columns: 2, cellWidth: 64 })
     // Each tile is 60 x 48 (64 minus a 2 px gutter each side), so cells are 64 x 52; 5 images -> 2 x 3 cells.
     const { width, height } = await sharp(sheet).metadata()
     assert.deepEqual({ width, height }, { width: 2 * 64, height: 3 * 52 })
     const p = await pixels(sheet)
     assert.ok(!isRed(p.at(64 + 30, 52 * 2 + 20)), 'the sixth cell is empty')
     assert.deepEqual(p.at(64 + 30, 52 + 20), [255, 0, 0])
+  })
+
+  it('puts each titled section on rows of its own under an 18 px title strip', async () => {
+    const png = new Uint8Array(await sharp({ create: { width: 100, height: 80, channels: 3, background: '#f00' } }).png().toBuffer())
+    const sheet = await contactSheet([{ title: 'best 3', images: [png, png, png] }, { title: 'worst 1', images: [png] }], { columns: 2, cellWidth: 64 })
+    // best: title + 2 rows, worst: title + 1 row
+    const { width, height } = await sharp(sheet).metadata()
+    assert.deepEqual({ width, height }, { width: 2 * 64, height: 18 + 2 * 52 + 18 + 52 })
+    const p = await pixels(sheet)
+    assert.ok(!isRed(p.at(64 + 30, 18 + 52 + 20)), 'best has three images: the fourth cell is empty')
+    assert.deepEqual(p.at(30, 18 + 2 * 52 + 18 + 20), [255, 0, 0]) // worst starts a row of its own
+    const strip = [...Array(60).keys()].map((x) => p.at(x + 2, 18 + 2 * 52 + 8))
+    assert.ok(strip.some(([r, g, b]) => r! > 200 && g! > 200 && b! > 200), 'the title strip holds white text')
+  })
+
+  it('keeps the ground truth visible on a green object: its colour is far from the green of the world', async () => {
+    const green = await sharp({ create: { width: 128, height: 128, channels: 3, background: '#27ae60' } }).jpeg().toBuffer()
+    const p = await pixels(await drawOverlay({ jpeg: new Uint8Array(green), gtBoxes: [[0.25, 0.25, 0.5, 0.5]], predBox: null, label: 'frog', ciou: 0 }))
+    const [r, g, b] = p.at(32, 64)
+    const [gr, gg, gb] = p.at(64, 64) // inside the box: the object's green
+    assert.ok(Math.abs(r - gr) + Math.abs(g - gg) + Math.abs(b - gb) > 150, `GT edge ${r},${g},${b} vs object ${gr},${gg},${gb}`)
   })
 
   it('throws on no images', async () => {

@@ -6,6 +6,7 @@ import sharp from 'sharp'
 import { lineChartSvg, niceTicks, svgToPng } from '../src/train/charts.js'
 import { movingAverage, parseMetrics, writeReport } from '../src/train/report.js'
 import { tempDir } from './helpers/temp.js'
+import { progressReporter } from '../src/etl/progress.js'
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
 
@@ -145,5 +146,47 @@ describe('writeReport', () => {
   it('throws naming metrics.jsonl when the directory is not a run', async () => {
     const dir = await tempDir('not-a-run-')
     await assert.rejects(writeReport(dir), /metrics\.jsonl not found/)
+  })
+})
+
+describe('the report as a person reads it', () => {
+  it('reads classifier lines as the trainer writes them (no timings) and charts their loss', async () => {
+    const run = await tempDir('report-')
+    const classifier = [0, 1, 2].map((step) => JSON.stringify({ stage: 'classifier', epoch: 0, step, lr: 1e-4, losses: { ext: 0.7 - step / 10 } }))
+    const metrics = parseMetrics(classifier.join('\n') + '\n')
+    assert.deepEqual([metrics.training.length, metrics.skipped], [3, 0])
+    await writeFile(join(run, 'metrics.jsonl'), [...classifier, turnLine(0, 3), turnLine(1, 2)].join('\n') + '\n')
+    const { html, pngs } = await writeReport(run)
+    assert.ok(pngs.some((p) => basename(p) === 'loss-classifier.png'))
+    assert.doesNotMatch(await readFile(html, 'utf8'), /skipped/)
+  })
+
+  it("leaves the first TURN step's data wait (the worker's start-up) out of the chart, saying so", async () => {
+    const run = await tempDir('report-')
+    const slowStart = JSON.stringify({ ...JSON.parse(turnLine(0, 3)), dataWaitMs: 4000 })
+    await writeFile(join(run, 'metrics.jsonl'), [slowStart, turnLine(1, 2), turnLine(2, 1.5)].join('\n') + '\n')
+    const html = await readFile((await writeReport(run)).html, 'utf8')
+    assert.match(html, /Data wait per step \(step 0, worker start-up: 4000 ms, left out\)/)
+  })
+
+  it('shows no row for a dataset the run did not have', async () => {
+    const run = await tempDir('report-')
+    await writeFile(join(run, 'metrics.jsonl'), turnLine(0, 3) + '\n')
+    await writeFile(join(run, 'config.json'), JSON.stringify({ backend: 'cpu', datasets: { source: { dir: 's', version: 'v' }, intermediate: { dir: 'i', version: 'w' }, dev: null } }))
+    const html = await readFile((await writeReport(run)).html, 'utf8')
+    assert.match(html, /dataset: source/)
+    assert.doesNotMatch(html, /dataset: dev|>null</)
+  })
+})
+
+describe('progressReporter', () => {
+  it('clears to the end of the line on every redraw, so a shorter line leaves nothing behind', () => {
+    const written: string[] = []
+    const stream = { isTTY: true, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream
+    const progress = progressReporter(stream)
+    progress.start(3, 'prepare clotho')
+    progress.tick(false)
+    progress.done()
+    assert.ok(written.length > 0 && written.every((line) => line.includes('\x1b[K')), JSON.stringify(written))
   })
 })

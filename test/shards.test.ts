@@ -329,8 +329,8 @@ describe('manifest', () => {
     await writeDataset(dir, await loadSchema('audio-text'), [audioRow(0)], { nMels: 128, hop: 512 })
     const text = await readFile(join(dir, 'manifest.json'), 'utf8')
     assert.ok(text.endsWith('}\n'))
-    assert.match(text, /^\{\n {2}"format": "turnkit-dataset\/1",\n {2}"inputs": 2,\n/)
-    assert.match(text, /"settings": \{\n {6}"hop": 512,\n {6}"nMels": 128,\n {6}"shards": \{\n {8}"compression": "zstd",\n {8}"shardRows": 2\n {6}\}\n {4}\}/)
+    assert.match(text, /^\{\n {2}"format": "turnkit-dataset\/2",\n {2}"inputs": 2,\n {2}"leaks": \[\],\n {2}"ledger": \{\n/)
+    assert.match(text, /"settings": \{\n {6}"hop": 512,\n {6}"nMels": 128,\n {6}"shards": \{\n {8}"compression": "zstd",\n {8}"rowGroupRows": 128,\n {8}"shardRows": 2\n {6}\}\n {4}\}/)
   })
 
   it('reports a flipped byte in a shard, naming the file', async () => {
@@ -349,7 +349,20 @@ describe('manifest', () => {
     const dir = await tempDir()
     await writeDataset(dir, await loadSchema('audio-text'), [audioRow(0)], {})
     await writeFile(join(dir, 'rejects.jsonl'), '{"a":1}\n{"b":2}\n')
-    assert.deepEqual(await verifyDataset(dir), ['rejects.jsonl: 2 lines, manifest says 1 rejects'])
+    const problems = await verifyDataset(dir)
+    assert.equal(problems[0], 'rejects.jsonl: 2 lines, manifest says 1 rejects')
+    assert.match(problems[1] ?? '', /^rejects\.jsonl: sha256 mismatch/)
+  })
+
+  it('reports an edited ledger line: the ledger is part of the version', async () => {
+    const dir = await tempDir()
+    await writeDataset(dir, await loadSchema('audio-text'), [audioRow(0)], {})
+    const path = join(dir, 'rejects.jsonl')
+    await writeFile(path, (await readFile(path, 'utf8')).replace('"code":"too-short"', '"code":"ffmpeg-failed"'))
+    assert.deepEqual(
+      (await verifyDataset(dir)).map((p) => p.replace(/sha256:[0-9a-f]{64}/g, 'H')),
+      ['rejects.jsonl: sha256 mismatch (manifest H, file H): a line was edited, added or removed'],
+    )
   })
 
   it('reports a part file the manifest does not list', async () => {
@@ -369,7 +382,7 @@ describe('manifest', () => {
     const c = await writeDataset(await tempDir(), schema, rows, { sampleRate: 16000 })
     assert.equal(b.version, a.version)
     assert.notEqual(c.version, a.version)
-    assert.equal(a.version, datasetVersion(schemaHash(schema), { sampleRate: 22050, shards: { compression: 'zstd', shardRows: 2 } }, a.shards))
+    assert.equal(a.version, datasetVersion(schemaHash(schema), { sampleRate: 22050, shards: { compression: 'zstd', rowGroupRows: 128, shardRows: 2 } }, a.shards, a.ledger))
   })
 
   it('refuses to build a manifest whose reject total is not the sum by code', () => {
@@ -380,6 +393,7 @@ describe('manifest', () => {
         source: { fingerprint: 'f', inputs: 3 },
         shards: [],
         rejects: { total: 3, byCode: { silent: 2 } },
+        ledger: { sha256: sha256Bytes(''), lines: 3 },
       }),
       /rejects\.total is 3, but byCode sums to 2/,
     )

@@ -104,10 +104,12 @@ describe('turnkit train', () => {
     const out = join(work, 'diverged')
     // lr 1e30 sends the weights to infinity after the first update: every later loss is NaN.
     const run = await runCli(['train', '--source', source, '--intermediate', intermediate, '--out', out, '--preset', 'tiny', '--config', modelConfig,
-      '--epochs', '3', '--batch', '4', '--classifier-epochs', '0', '--no-adaptive-sampling', '--lr', '1e30', '--max-non-finite', '2'], { TURNKIT_BACKEND: 'wasm' })
+      '--epochs', '3', '--batch', '4', '--classifier-epochs', '0', '--no-adaptive-sampling', '--lr', '1e30', '--max-non-finite', '2',
+      // A checkpoint after step 0 keeps the run (a new run that fails before its first checkpoint is removed).
+      '--checkpoint-steps', '1'], { TURNKIT_BACKEND: 'wasm' })
     assert.equal(run.code, 1)
     assert.match(run.stderr, /step 1: non-finite loss .*update skipped \(1 in a row\)/)
-    assert.match(run.stderr, /2 non-finite losses in a row at step 2: lower --lr, set --clip-norm, or check the data/)
+    assert.match(run.stderr, /2 non-finite losses in a row at step 2: lower --lr, set --clip-norm, or check the data \(the last good checkpoint is named in/)
     const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { step: number; skipped?: boolean })
     assert.deepEqual(lines.map((l) => [l.step, l.skipped === true]), [[0, false], [1, true], [2, true]])
   })

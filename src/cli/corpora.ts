@@ -1,8 +1,9 @@
 // The corpora `turnkit prepare` and `turnkit fixtures` know: each names its listing (pipelines/), record kind
-// (schema + stage) and fixture writer. Adding a corpus is one entry here plus its pipeline module.
-import { listAudioCaps, listClotho } from '../../pipelines/audio-retrieval.js'
+// (schema + stage), splits and fixture writer. Adding a corpus is one entry here plus its pipeline module.
+// (RefCOCO's splits are the UNC and Google ones together; ReferItGame's the Berkeley and UNC ones.)
+import { AUDIOCAPS_SPLITS, CLOTHO_SPLITS, listAudioCaps, listClotho } from '../../pipelines/audio-retrieval.js'
 import { writeAudioCapsFixture, writeClothoFixture } from '../fixtures/audio-retrieval.js'
-import { listFlickr30kEntities, listRefCoco, listRefCocoG, listRefCocoPlus, listReferItGame } from '../../pipelines/grounding.js'
+import { FLICKR30K_SPLITS, listFlickr30kEntities, listRefCoco, listRefCocoG, listRefCocoPlus, listReferItGame, REFCOCOG_SPLITS } from '../../pipelines/grounding.js'
 import {
   writeFlickr30kEntitiesFixture,
   writeRefCocoFixture,
@@ -10,9 +11,9 @@ import {
   writeRefCocoPlusFixture,
   writeReferItGameFixture,
 } from '../fixtures/grounding.js'
-import { listVggSound, listVggSs } from '../../pipelines/vggsound.js'
-import { listMusic, listMusicSolo } from '../../pipelines/music.js'
-import { listFlickrSoundNet } from '../../pipelines/flickr-soundnet.js'
+import { listVggSound, listVggSs, VGGSOUND_SPLITS, VGGSS_SPLITS } from '../../pipelines/vggsound.js'
+import { listMusic, listMusicSolo, MUSIC_SOLO_SPLITS, MUSIC_SPLITS } from '../../pipelines/music.js'
+import { FLICKR_SOUNDNET_SPLITS, listFlickrSoundNet } from '../../pipelines/flickr-soundnet.js'
 import {
   writeFlickrSoundNetFixture,
   writeMusicFixture,
@@ -24,13 +25,18 @@ import type { FixtureExpectation, FixtureOptions } from '../fixtures/types.js'
 import type { Reject } from '../kinds/reject.js'
 import type { SourceRecord } from '../kinds/record.js'
 import type { RecordKindName } from '../kinds/registry.js'
-import { resolve } from 'node:path'
+import { basename, dirname, join, resolve, sep } from 'node:path'
+import { existsSync } from 'node:fs'
+import { realpath } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { TOOL } from '../config.js'
 import { RECORD_KINDS, type StageInput } from '../kinds/registry.js'
-import { prepareDataset, type PrepareSummary } from '../etl/prepare.js'
+import { prepareDataset, type PrepareSummary, type SplitLeakPolicy } from '../etl/prepare.js'
 import type { ProgressSink } from '../etl/progress.js'
 import { loadSchema } from '../dataset/schema.js'
+import { openCorpus, type Corpus } from '../dataset/corpus.js'
+import { ConfigError } from '../config.js'
+import { suggest } from './options.js'
 import type { ShardCompression } from '../dataset/parquet-writer.js'
 
 export interface CorpusEntry {
@@ -38,23 +44,25 @@ export interface CorpusEntry {
   kind: RecordKindName
   /** Pipeline module under pipelines/, for messages and docs. */
   family: string
-  list(root: string, options: { splits?: readonly string[] }): AsyncIterable<SourceRecord | Reject>
+  /** The splits the corpus' metadata can name (`--split` must be one of them). */
+  splits: readonly string[]
+  list(corpus: Corpus, options: { splits?: readonly string[] }): AsyncIterable<SourceRecord | Reject>
   writeFixture(out: string, options: FixtureOptions): Promise<FixtureExpectation>
 }
 
 export const CORPORA = {
-  audiocaps: { kind: 'audio-text', family: 'audio-retrieval', list: listAudioCaps, writeFixture: writeAudioCapsFixture },
-  clotho: { kind: 'audio-text', family: 'audio-retrieval', list: listClotho, writeFixture: writeClothoFixture },
-  refcoco: { kind: 'image-text-box', family: 'grounding', list: listRefCoco, writeFixture: writeRefCocoFixture },
-  'refcoco+': { kind: 'image-text-box', family: 'grounding', list: listRefCocoPlus, writeFixture: writeRefCocoPlusFixture },
-  refcocog: { kind: 'image-text-box', family: 'grounding', list: listRefCocoG, writeFixture: writeRefCocoGFixture },
-  referitgame: { kind: 'image-text-box', family: 'grounding', list: listReferItGame, writeFixture: writeReferItGameFixture },
-  'flickr30k-entities': { kind: 'image-text-box', family: 'grounding', list: listFlickr30kEntities, writeFixture: writeFlickr30kEntitiesFixture },
-  vggsound: { kind: 'audio-image-boxes', family: 'vggsound', list: listVggSound, writeFixture: writeVggSoundFixture },
-  vggss: { kind: 'audio-image-boxes', family: 'vggsound', list: listVggSs, writeFixture: writeVggSsFixture },
-  music: { kind: 'audio-image-boxes', family: 'music', list: listMusic, writeFixture: writeMusicFixture },
-  'music-solo': { kind: 'audio-image-boxes', family: 'music', list: listMusicSolo, writeFixture: writeMusicSoloFixture },
-  'flickr-soundnet': { kind: 'audio-image-boxes', family: 'flickr-soundnet', list: listFlickrSoundNet, writeFixture: writeFlickrSoundNetFixture },
+  audiocaps: { splits: AUDIOCAPS_SPLITS, kind: 'audio-text', family: 'audio-retrieval', list: listAudioCaps, writeFixture: writeAudioCapsFixture },
+  clotho: { splits: CLOTHO_SPLITS, kind: 'audio-text', family: 'audio-retrieval', list: listClotho, writeFixture: writeClothoFixture },
+  refcoco: { splits: ['train', 'val', 'test', 'testA', 'testB'], kind: 'image-text-box', family: 'grounding', list: listRefCoco, writeFixture: writeRefCocoFixture },
+  'refcoco+': { splits: ['train', 'val', 'testA', 'testB'], kind: 'image-text-box', family: 'grounding', list: listRefCocoPlus, writeFixture: writeRefCocoPlusFixture },
+  refcocog: { splits: REFCOCOG_SPLITS, kind: 'image-text-box', family: 'grounding', list: listRefCocoG, writeFixture: writeRefCocoGFixture },
+  referitgame: { splits: ['train', 'val', 'test', 'testA', 'testB', 'testC'], kind: 'image-text-box', family: 'grounding', list: listReferItGame, writeFixture: writeReferItGameFixture },
+  'flickr30k-entities': { splits: FLICKR30K_SPLITS, kind: 'image-text-box', family: 'grounding', list: listFlickr30kEntities, writeFixture: writeFlickr30kEntitiesFixture },
+  vggsound: { splits: VGGSOUND_SPLITS, kind: 'audio-image-boxes', family: 'vggsound', list: listVggSound, writeFixture: writeVggSoundFixture },
+  vggss: { splits: VGGSS_SPLITS, kind: 'audio-image-boxes', family: 'vggsound', list: listVggSs, writeFixture: writeVggSsFixture },
+  music: { splits: MUSIC_SPLITS, kind: 'audio-image-boxes', family: 'music', list: listMusic, writeFixture: writeMusicFixture },
+  'music-solo': { splits: MUSIC_SOLO_SPLITS, kind: 'audio-image-boxes', family: 'music', list: listMusicSolo, writeFixture: writeMusicSoloFixture },
+  'flickr-soundnet': { splits: FLICKR_SOUNDNET_SPLITS, kind: 'audio-image-boxes', family: 'flickr-soundnet', list: listFlickrSoundNet, writeFixture: writeFlickrSoundNetFixture },
 } as const satisfies Record<string, CorpusEntry>
 
 export type CorpusName = keyof typeof CORPORA
@@ -77,8 +85,12 @@ export interface PrepareCorpusOptions {
   out: string
   /** Stage options (decode, log-mel, tokenizer, image). Invalid ones throw a ConfigError naming the option. */
   stage?: StageInput
-  /** Only these splits; undefined or empty = all. */
+  /** Only these splits (each one the corpus has); undefined or empty = all. */
   splits?: readonly string[]
+  /** Follow symlinks out of the corpus folder (default false: such files are unsafe-path rejects). Changes bytes. */
+  followSymlinks?: boolean
+  /** A source item in two splits: warn (default), reject the copies in earlier splits, or error. Changes bytes. */
+  splitLeaks?: SplitLeakPolicy
   /** Inputs per part file; default PREPARE_DEFAULTS.shardRows. Changes bytes. */
   shardRows?: number
   /** Parquet codec; default zstd. Changes bytes. */
@@ -89,6 +101,8 @@ export interface PrepareCorpusOptions {
   workers?: number
   /** Recorded in the manifest; default this turnkit. */
   tool?: { name: string; version: string }
+  /** The command line that runs this preparation, for the advice a reader gives when a part is damaged. */
+  command?: string
   progress?: ProgressSink
 }
 
@@ -97,22 +111,51 @@ export async function prepareCorpus(corpus: CorpusName, options: PrepareCorpusOp
   // Typed as the common entry: each corpus lists its own record type, the runner only needs SourceRecord.
   const entry: CorpusEntry = CORPORA[corpus]
   const kind = RECORD_KINDS[entry.kind]
-  const src = resolve(options.src)
-  const { shardRows = PREPARE_DEFAULTS.shardRows, compression = PREPARE_DEFAULTS.compression, workers = availableParallelism(), tool = TOOL } = options
-  const splits = options.splits && options.splits.length > 0 ? [...options.splits].sort() : undefined
-  const { resolved, settings } = kind.resolve(src, options.stage ?? {})
+  const { shardRows = PREPARE_DEFAULTS.shardRows, compression = PREPARE_DEFAULTS.compression, workers = availableParallelism(), tool = TOOL, followSymlinks = false, splitLeaks = 'warn' } = options
+  const splits = options.splits && options.splits.length > 0 ? [...new Set(options.splits)].sort() : undefined
+  for (const split of splits ?? []) {
+    if (!entry.splits.includes(split)) {
+      const hint = suggest(split, entry.splits)
+      throw new ConfigError(`--split ${split}: ${corpus} has no split '${split}'${hint ? ` (did you mean ${hint}?)` : ''}; its splits are ${entry.splits.join(', ')}`)
+    }
+  }
+  const { resolved, settings } = kind.resolve(options.stage ?? {})
+  const source = await openCorpus(options.src, { followSymlinks })
+  await refuseOutputInside(options.out, options.src)
   return await prepareDataset({
     pipeline: corpus,
     schema: await loadSchema(entry.kind),
-    listing: entry.list(src, splits ? { splits } : {}),
+    corpus: source,
+    listing: entry.list(source, splits ? { splits } : {}),
+    files: kind.files,
+    cleanTexts: kind.cleanTexts,
+    splitLeaks,
+    splitOrder: entry.splits,
     stage: { ...kind.stage, options: resolved },
-    settings: { ...settings, splits: splits ?? 'all' },
+    settings: { ...settings, splits: splits ?? 'all', corpus: { followSymlinks, splitLeaks } },
     outDir: resolve(options.out),
     shardRows,
     compression,
     workers,
     tool,
+    ...(options.command === undefined ? {} : { command: options.command }),
     ...(options.part ? { part: options.part } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
   })
+}
+
+/** Refuse an output folder inside the corpus (or the corpus itself): the build would list and overwrite its input. */
+async function refuseOutputInside(out: string, src: string): Promise<void> {
+  const corpus = await realpath(src)
+  // The output may not exist yet: resolve its nearest existing ancestor, then the rest of the path.
+  let existing = resolve(out)
+  const rest: string[] = []
+  while (!existsSync(existing) && dirname(existing) !== existing) {
+    rest.unshift(basename(existing))
+    existing = dirname(existing)
+  }
+  const real = join(await realpath(existing), ...rest)
+  if (real === corpus || real.startsWith(corpus + sep)) {
+    throw new ConfigError(`--out ${out} is ${real === corpus ? 'the corpus folder itself' : 'inside the corpus folder'} --src ${src}: choose an --out outside the corpus`)
+  }
 }

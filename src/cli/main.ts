@@ -7,9 +7,10 @@ import { existsSync } from 'node:fs'
 import { readJsonFile } from '../formats/json.js'
 import { ConfigError, TOOL } from '../config.js'
 import { CORPORA, CORPUS_NAMES, isCorpusName, PREPARE_DEFAULTS, prepareCorpus, type CorpusName } from './corpora.js'
-import type { PrepareSummary } from '../etl/prepare.js'
+import { describeLeaks, SPLIT_LEAK_POLICIES, type PrepareSummary } from '../etl/prepare.js'
 import { EXPECTED_SKIP_CODES } from '../kinds/reject.js'
 import { DatasetWriter, type BuildStatus } from '../dataset/writer.js'
+import { releaseHeldLocksSync } from '../dataset/out-dir.js'
 import { progressReporter } from '../etl/progress.js'
 import { runDemo, DEMO_DEFAULTS } from './demo.js'
 import { scoreDataset } from '../train/score-dataset.js'
@@ -54,7 +55,8 @@ interface Command<T extends OptionTable> {
   /** text between the synopsis and the options (corpora, formats) */
   notes?: string
   options: T
-  run(positionals: string[], values: OptionValues<T>): Promise<number>
+  /** `args` is the command's raw arguments, as given */
+  run(positionals: string[], values: OptionValues<T>, args: readonly string[]): Promise<number>
 }
 
 const command = <T extends OptionTable>(c: Command<T>): Command<T> => c
@@ -122,6 +124,10 @@ function printSummary(corpus: string, s: BuildStatus & Partial<PrepareSummary>, 
     const where = rel === '' ? '.' : rel.startsWith('..') ? s.dir : rel
     const rejects = s.rejects.total > 0 ? ` (${formatCounts(s.rejects.byCode)})` : ''
     process.stdout.write(`prepare ${corpus}: ${s.inputs} inputs = ${s.rows} rows + ${s.rejects.total} rejects${rejects}\n`)
+    for (const { file, reason } of s.rebuilt ?? []) process.stdout.write(`rebuilt ${file}: ${reason}\n`)
+    if ((s.cleanedTexts ?? 0) > 0) process.stdout.write(`texts: control or bidi characters removed from ${s.cleanedTexts} caption${s.cleanedTexts === 1 ? '' : 's'} or expression${s.cleanedTexts === 1 ? '' : 's'}\n`)
+    const leaks = s.manifest?.leaks ?? []
+    if (leaks.length > 0) process.stdout.write(`split leaks: ${leaks.length} source item${leaks.length > 1 ? 's' : ''} in more than one split (${describeLeaks(leaks)}); all listed in the manifest's leaks\n`)
     if (s.part !== undefined) process.stdout.write(`units: ${s.unitsBuilt} built, ${s.unitsSkipped} already done, ${s.unitsTotal} in the dataset (part ${s.part.index}/${s.part.count})\n`)
     else process.stdout.write(`units: ${s.unitsTotal} merged\n`)
     if (s.status === 'complete') {
@@ -138,6 +144,21 @@ function printSummary(corpus: string, s: BuildStatus & Partial<PrepareSummary>, 
     return 1
   }
   return 0
+}
+
+/**
+ * `turnkit <name> <positionals> --flag value ...` as a shell line, with the flags the user gave (paths made
+ * absolute, so the line works from any folder): what rebuilds a dataset.
+ */
+function commandLine(name: string, positionals: string[], values: Record<string, unknown>, args: readonly string[]): string {
+  const quote = (text: string): string => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`)
+  const given = new Set(args.flatMap((arg) => /^--([\w-]+)/.exec(arg)?.[1] ?? []))
+  const flags = Object.entries(values).flatMap(([flag, value]) => {
+    if (!given.has(flag) || value === undefined || value === false || (Array.isArray(value) && value.length === 0)) return []
+    const shown = flag === 'src' || flag === 'out' || flag === 'vocab' ? resolve(String(value)) : Array.isArray(value) ? value.join(',') : String(value)
+    return value === true ? [`--${flag}`] : [`--${flag}`, quote(shown)]
+  })
+  return ['turnkit', name, ...positionals.map(quote), ...flags].join(' ')
 }
 
 const readConfigFile = async (path: string): Promise<Record<string, unknown>> => (await readJsonFile(resolve(path))) as Record<string, unknown>
@@ -217,10 +238,12 @@ const COMMANDS = {
       'short-edge': intOption({ help: 'images: shortest edge of the stored image', value: 'PX', default: IMAGE_DEFAULTS.shortEdge, min: 1 }),
       'jpeg-quality': intOption({ help: 'images: JPEG quality of the stored image', value: 'Q', default: IMAGE_DEFAULTS.jpegQuality, min: 1, max: 100 }),
       compression: choiceOption({ help: 'Parquet codec', choices: SHARD_COMPRESSIONS, default: PREPARE_DEFAULTS.compression, value: 'C' }),
+      'on-split-leak': choiceOption({ help: 'a source item (YouTube id, image, audio file) in two splits: warn lists it in the summary and the manifest, reject turns the copies in earlier splits into split-leak rejects (the last split keeps it), error stops', choices: SPLIT_LEAK_POLICIES, default: 'warn' }),
+      'follow-symlinks': switchOption({ help: 'open files that are links out of the corpus folder (recorded in the manifest); by default they are unsafe-path rejects' }),
       json: switchOption({ help: 'print the summary as one JSON line (with peakRssMb)' }),
       quiet: switchOption({ help: 'no progress output' }),
     },
-    async run(positionals, v) {
+    async run(positionals, v, args) {
       const corpus = corpusArgument(positionals)
       const summary = await prepareCorpus(corpus, {
         src: v.src,
@@ -233,6 +256,9 @@ const COMMANDS = {
           image: { shortEdge: v['short-edge'], jpegQuality: v['jpeg-quality'] },
         },
         splits: v.split,
+        followSymlinks: v['follow-symlinks'],
+        splitLeaks: v['on-split-leak'],
+        command: commandLine('prepare', positionals, v, args),
         shardRows: v['shard-rows'],
         compression: v.compression,
         part: resolvePart(v.part, v.parts, process.env),
@@ -298,6 +324,7 @@ const COMMANDS = {
       'no-augment': switchOption({ help: 'no image augmentation of source images' }),
       'max-steps': optionalIntOption({ help: 'stop after N steps of stage 2 (the schedule is unchanged; smoke runs)', min: 1 }),
       'max-non-finite': intOption({ help: 'stop after N non-finite losses in a row', default: TRAIN_DEFAULTS.maxNonFinite, min: 1 }),
+      'no-verify-data': switchOption({ help: "read the data without checking every part file's size and sha256 against the manifest first (a warning says so)" }),
     },
     async run(positionals, v) {
       noPositionals(positionals)
@@ -306,7 +333,7 @@ const COMMANDS = {
         process.stdout.write(`train: ${result.run} at step ${result.steps}${result.best ? `, best dev cIoU@0.5 ${(100 * result.best.ciouAt05).toFixed(1)} at step ${result.best.step}` : ''}\n`)
         return 0
       }
-      if (v.resume !== undefined) return report(await train({ resume: resolve(v.resume), backend: backend.name, tool: TOOL }))
+      if (v.resume !== undefined) return report(await train({ resume: resolve(v.resume), backend: backend.name, tool: TOOL, verifyData: !v['no-verify-data'] }))
       if (v.source === undefined || v.intermediate === undefined || v.out === undefined) throw new UsageError('--source DIR --intermediate DIR --out RUN are required (or --resume RUN)')
       if (existsSync(resolve(v.out, 'config.json'))) throw new UsageError(`${v.out} already holds a run: continue it with --resume ${v.out}, or choose another --out`)
       const settings: Partial<TrainSettings> = {
@@ -335,6 +362,7 @@ const COMMANDS = {
           settings,
           backend: backend.name,
           tool: TOOL,
+          verifyData: !v['no-verify-data'],
         }),
       )
     },
@@ -362,11 +390,12 @@ const COMMANDS = {
       vis: stringOption({ help: 'draw overlays (ground truth green, prediction red) of the 8 best, 8 worst and 8 random items and a contact sheet into OUT/vis/', value: 'OUT' }),
       name: stringOption({ help: 'name of the evaluation under RUN/eval/', value: 'NAME', defaultText: "the dataset's pipeline" }),
       json: switchOption({ help: 'print the scores as one JSON line' }),
+      'no-verify-data': switchOption({ help: "read the data without checking every part file's size and sha256 against the manifest first (a warning says so)" }),
     },
     async run(positionals, v) {
       noPositionals(positionals)
       await selectBackend()
-      const result = await evaluateRun(resolve(v.run), resolve(v.data), { name: v.name, vis: v.vis === undefined ? undefined : resolve(v.vis) })
+      const result = await evaluateRun(resolve(v.run), resolve(v.data), { name: v.name, vis: v.vis === undefined ? undefined : resolve(v.vis), verifyData: !v['no-verify-data'] })
       process.stdout.write(v.json ? JSON.stringify({ overall: result.report.overall, baselines: result.baselines, dir: result.dir }) + '\n' : result.table)
       return 0
     },
@@ -393,10 +422,11 @@ const COMMANDS = {
       pred: stringOption({ help: 'the predictions', value: 'FILE', required: true }),
       data: stringOption({ help: 'an audio-image-boxes dataset (vggss, music-solo, flickr-soundnet)', value: 'DIR', required: true }),
       json: switchOption({ help: 'print the report as one JSON line' }),
+      'no-verify-data': switchOption({ help: "read the data without checking every part file's size and sha256 against the manifest first (a warning says so)" }),
     },
     async run(positionals, v) {
       noPositionals(positionals)
-      const report = await scoreDataset(resolve(v.pred), resolve(v.data))
+      const report = await scoreDataset(resolve(v.pred), resolve(v.data), { verifyData: !v['no-verify-data'] })
       process.stdout.write(v.json ? JSON.stringify({ ...report, perItem: undefined }) + '\n' : formatScoreTable(report))
       return 0
     },
@@ -407,10 +437,11 @@ const COMMANDS = {
     options: {
       rows: intOption({ help: 'rows to show', default: 3, min: 0 }),
       json: switchOption({ help: 'print the inspection as one JSON line' }),
+      'no-verify-data': switchOption({ help: "read the data without checking every part file's size and sha256 against the manifest first (a warning says so)" }),
     },
     async run(positionals, v) {
       const dir = onePositional(positionals, 'dataset directory')
-      const report = await inspectDataset(resolve(dir), { rows: v.rows })
+      const report = await inspectDataset(resolve(dir), { rows: v.rows, verifyData: !v['no-verify-data'] })
       process.stdout.write(v.json ? JSON.stringify(report) + '\n' : formatInspection(report))
       return 0
     },
@@ -456,20 +487,69 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
   const cmd = COMMANDS[name as CommandName] as unknown as Command<OptionTable>
+  const stopSignals = onInterrupt(name as CommandName, args)
   try {
     if (args.includes('--help') || args.includes('-h')) {
       process.stdout.write(`${usageOf(cmd)}\n`)
       return 0
     }
     const { positionals, values } = parseOptions(args, cmd.options)
-    return await cmd.run(positionals, values)
+    return await cmd.run(positionals, values, args)
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`turnkit ${name}: ${err.message}\n\n${usageOf(cmd)}\n`)
       return 2
     }
-    process.stderr.write(`turnkit ${name}: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.stderr.write(`turnkit ${name}: ${describeFailure(err)}\n`)
     if (process.env.TURNKIT_DEBUG) process.stderr.write(`${(err as Error).stack}\n`)
     return 1
+  } finally {
+    stopSignals()
+  }
+}
+
+/** What to do after an fs error, by its code: the path, what went wrong in words, and what to do. */
+const FS_ADVICE: Record<string, (path: string) => string> = {
+  ENOSPC: (p) => `no space left on the device that holds ${p}: free some space or choose an --out on another disk, then rerun the same command (finished parts are kept)`,
+  EDQUOT: (p) => `disk quota exceeded writing ${p}: free some space or choose an --out elsewhere, then rerun the same command (finished parts are kept)`,
+  EROFS: (p) => `${p} is on a read-only file system: choose an --out you can write to`,
+  EACCES: (p) => `permission denied for ${p}: choose a folder you can write to, or fix its permissions`,
+  EPERM: (p) => `operation not permitted on ${p}: choose a folder you can write to, or fix its permissions`,
+  ENOTDIR: (p) => `${p}: a part of this path is a file, not a folder: choose a path whose parents are folders`,
+  EMFILE: (p) => `too many open files (at ${p}): raise the limit (ulimit -n) or use fewer --workers`,
+}
+
+/** A failure as one line for a person: fs errors by their code and path, anything else by its message. */
+export function describeFailure(error: unknown): string {
+  const e = error as NodeJS.ErrnoException
+  const advice = typeof e?.code === 'string' ? FS_ADVICE[e.code] : undefined
+  if (advice !== undefined && typeof e.path === 'string') return advice(e.path)
+  return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * On SIGINT or SIGTERM, say in one line how to continue and exit (130 / 143). Every file is written under a
+ * temporary name and renamed, so nothing is half-written and the same command resumes. Returns the remover.
+ */
+function onInterrupt(name: CommandName, args: readonly string[]): () => void {
+  const flag = (f: string): string | undefined => {
+    const i = args.indexOf(`--${f}`)
+    return i >= 0 ? args[i + 1] : args.find((a) => a.startsWith(`--${f}=`))?.slice(f.length + 3)
+  }
+  const run = flag('resume') ?? flag('out')
+  const advice =
+    name === 'train' && run !== undefined ? `continue with turnkit train --resume ${run}`
+    : name === 'prepare' || name === 'merge' || name === 'demo' ? 'rerun the same command to resume (finished part files are kept)'
+    : 'nothing was left half-written'
+  const handler = (signal: NodeJS.Signals): void => {
+    releaseHeldLocksSync() // the next run must not wait for a lock nobody holds
+    process.stderr.write(`\nturnkit ${name}: interrupted (${signal}): ${advice}\n`)
+    process.exit(signal === 'SIGINT' ? 130 : 143)
+  }
+  process.on('SIGINT', handler)
+  process.on('SIGTERM', handler)
+  return () => {
+    process.off('SIGINT', handler)
+    process.off('SIGTERM', handler)
   }
 }

@@ -26,6 +26,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     }
     await rename(tmp, path)
     written = true
+  } catch (error) {
+    throw withPath(error, path)
   } finally {
     if (!written) {
       // The original error matters more than a failed cleanup (the temp file may never have been created).
@@ -33,6 +35,16 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     }
   }
   await syncDirectory(dir)
+}
+
+/**
+ * An fs error that names `path`: errors of a file handle's write (ENOSPC, EIO) carry no path, and a person must be
+ * told which file failed. The code stays, so callers can still tell ENOSPC from EACCES.
+ */
+export function withPath(error: unknown, path: string): unknown {
+  const e = error as NodeJS.ErrnoException
+  if (typeof e?.code !== 'string' || e.path !== undefined) return error
+  return Object.assign(new Error(`${e.code}: ${e.message.replace(/^\w+: /, '')}, writing '${path}'`, { cause: error }), { code: e.code, path })
 }
 
 async function syncDirectory(dir: string): Promise<void> {

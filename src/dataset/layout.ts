@@ -5,6 +5,7 @@
 //   <dir>/.turnkit/run.json      the build's identity (pipeline, schema, settings, listing): resume and merge check it
 //   <dir>/.turnkit/environment.json   tool and environment facts for the manifest that do not change bytes
 //   <dir>/.turnkit/unit-00000.json    what unit 0 produced (its part file's entry and its rejects), written after it
+//   <dir>/.turnkit/lock          while a process builds the directory: its pid and host
 
 export const MANIFEST_FILE = 'manifest.json'
 export const LEDGER_FILE = 'rejects.jsonl'
@@ -12,6 +13,8 @@ export const LEDGER_FILE = 'rejects.jsonl'
 export const STATE_DIR = '.turnkit'
 export const BUILD_FILE = 'run.json'
 export const ENVIRONMENT_FILE = 'environment.json'
+/** Held by the one process building the directory (pid, host, since). */
+export const LOCK_FILE = 'lock'
 
 const pad = (unit: number): string => {
   if (!Number.isInteger(unit) || unit < 0) throw new Error(`dataset layout: unit ${unit} must be an integer >= 0`)

@@ -15,15 +15,14 @@ import { join } from 'node:path'
 import { REJECT_CODES, type RejectCode } from '../kinds/reject.js'
 import { TOOL } from '../config.js'
 import { writeFileAtomic } from './atomic.js'
-import { MANIFEST_FILE } from './layout.js'
+import { LEDGER_FILE, MANIFEST_FILE } from './layout.js'
 import { sha256Bytes } from './hash.js'
 import type { ShardEntry } from './parquet-writer.js'
 import { type RecordSchema, schemaHash } from './schema.js'
 import { canonicalJson, type JsonObject, sortedJsonPretty } from '../formats/json.js'
 
 /** The `format` of every manifest this code writes; bumped when the manifest layout changes. */
-export const MANIFEST_FORMAT = 'turnkit-dataset/1'
-
+export const MANIFEST_FORMAT = 'turnkit-dataset/2'
 
 /** Which schema a dataset was written with: its id, version and `schemaHash`. */
 export interface SchemaRef {
@@ -36,6 +35,24 @@ export interface SchemaRef {
 export interface RejectCounts {
   total: number
   byCode: Partial<Record<RejectCode, number>>
+}
+
+/** The rejects ledger as the manifest names it: its file, the sha256 of its bytes and its line count. */
+export interface LedgerRef {
+  file: string
+  sha256: string
+  /** one line per reject: equals rejects.total */
+  lines: number
+}
+
+/**
+ * One source item (a YouTube id, an image id, an audio file) listed in more than one split of the corpus: the
+ * identifier, the splits it is in (sorted) and the record keys that carry it.
+ */
+export interface SplitLeak {
+  id: string
+  splits: string[]
+  keys: string[]
 }
 
 /** The contents of manifest.json. */
@@ -54,7 +71,11 @@ export interface Manifest {
   /** rows + rejects.total: every input ends as a row or a rejects.jsonl line */
   inputs: number
   rejects: RejectCounts
-  /** `datasetVersion(schema.hash, pipeline.settings, shards)` */
+  /** rejects.jsonl: hashed into the version, so two datasets with different ledgers never share one */
+  ledger: LedgerRef
+  /** source items found in more than one split (see `--on-split-leak`), sorted by id; empty when none */
+  leaks: SplitLeak[]
+  /** `datasetVersion(schema.hash, pipeline.settings, shards, ledger)` */
   version: string
 }
 
@@ -72,15 +93,25 @@ export interface ManifestParts {
   rejects: { total?: number; byCode: Partial<Record<RejectCode, number>> }
   /** when given, must equal rows + rejects.total (a cross-check of the caller's own count) */
   inputs?: number
+  /** the ledger's sha256 and line count (the file is always rejects.jsonl) */
+  ledger: { sha256: string; lines: number }
+  /** default none */
+  leaks?: readonly SplitLeak[]
 }
 
 /**
- * `"sha256:" + sha256(canonicalJson({ schemaHash, settings, shards: [shard sha256, in file-name order] }))`.
- * Names the dataset's content: worker counts, partitioning, tool version and timing cannot change it.
+ * `"sha256:" + sha256(canonicalJson({ schemaHash, settings, shards: [shard sha256, in file-name order],
+ * ledger: { sha256, lines } }))`. Names the dataset's whole result: the rows and every rejected input. Worker
+ * counts, partitioning, tool version and timing cannot change it.
  */
-export function datasetVersion(schemaHash: string, settings: JsonObject, shards: readonly Pick<ShardEntry, 'file' | 'sha256'>[]): string {
+export function datasetVersion(
+  schemaHash: string,
+  settings: JsonObject,
+  shards: readonly Pick<ShardEntry, 'file' | 'sha256'>[],
+  ledger: { sha256: string; lines: number },
+): string {
   const ordered = [...shards].sort((a, b) => compareNames(a.file, b.file))
-  return sha256Bytes(canonicalJson({ schemaHash, settings, shards: ordered.map((s) => s.sha256) }))
+  return sha256Bytes(canonicalJson({ schemaHash, settings, shards: ordered.map((s) => s.sha256), ledger: { sha256: ledger.sha256, lines: ledger.lines } }))
 }
 
 /**
@@ -122,7 +153,9 @@ export function buildManifest(parts: ManifestParts): Manifest {
     rows,
     inputs,
     rejects: { total, byCode },
-    version: datasetVersion(schema.hash, parts.pipeline.settings, shards),
+    ledger: { file: LEDGER_FILE, sha256: parts.ledger.sha256, lines: parts.ledger.lines },
+    leaks: [...(parts.leaks ?? [])].map((l) => ({ id: l.id, splits: [...l.splits], keys: [...l.keys] })).sort((a, b) => compareNames(a.id, b.id)),
+    version: datasetVersion(schema.hash, parts.pipeline.settings, shards, parts.ledger),
   }
   const problems = manifestProblems(manifest)
   if (problems.length > 0) throw new Error(`buildManifest: ${problems.join('; ')}`)
@@ -175,7 +208,7 @@ export function manifestProblems(value: unknown): string[] {
   const problems: string[] = []
   const m = value as Partial<Manifest> & Record<string, unknown>
   if (!isObject(value)) return ['must be a JSON object']
-  const known = ['format', 'schema', 'pipeline', 'source', 'tool', 'shards', 'rows', 'inputs', 'rejects', 'version']
+  const known = ['format', 'schema', 'pipeline', 'source', 'tool', 'shards', 'rows', 'inputs', 'rejects', 'ledger', 'leaks', 'version']
   for (const key of Object.keys(value)) if (!known.includes(key)) problems.push(`unknown key '${key}'`)
   for (const key of known) if (!(key in value)) problems.push(`missing key '${key}'`)
   if (problems.length > 0) return problems
@@ -246,11 +279,21 @@ export function manifestProblems(value: unknown): string[] {
     problems.push(`source.inputs is ${src.inputs}, but ${m.inputs} inputs ended as rows or rejects`)
   }
 
+  const l = m.ledger as unknown as Record<string, unknown>
+  if (!isObject(l) || l.file !== LEDGER_FILE || !isHash(l.sha256) || !isCount(l.lines)) {
+    problems.push(`ledger must be { file: "${LEDGER_FILE}", sha256: "sha256:<hex>", lines: integer >= 0 }`)
+  } else if (isObject(r) && l.lines !== r.total) {
+    problems.push(`ledger.lines is ${String(l.lines)}, but rejects.total is ${String(r.total)}`)
+  }
+  if (!Array.isArray(m.leaks) || !(m.leaks as unknown[]).every((x) => isObject(x) && typeof x.id === 'string' && Array.isArray(x.splits) && Array.isArray(x.keys))) {
+    problems.push('leaks must be a list of { id: string, splits: [string], keys: [string] }')
+  }
+
   if (!isHash(m.version)) {
     problems.push('version must be "sha256:" + 64 hex digits')
   } else if (problems.length === 0) {
-    const expected = datasetVersion(s.hash as string, p.settings as JsonObject, m.shards as ShardEntry[])
-    if (m.version !== expected) problems.push(`version is ${m.version}, but schema hash, settings and shard hashes give ${expected}`)
+    const expected = datasetVersion(s.hash as string, p.settings as JsonObject, m.shards as ShardEntry[], m.ledger as LedgerRef)
+    if (m.version !== expected) problems.push(`version is ${m.version}, but schema hash, settings, shard hashes and ledger give ${expected}`)
   }
   return problems
 }

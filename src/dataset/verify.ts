@@ -1,8 +1,8 @@
 // `turnkit verify`: a dataset directory checked against its manifest, every byte recomputed.
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { sha256File } from './hash.js'
-import { LEDGER_FILE, MANIFEST_FILE } from './layout.js'
+import { sha256Bytes, sha256File } from './hash.js'
+import { ENVIRONMENT_FILE, LEDGER_FILE, MANIFEST_FILE, STATE_DIR } from './layout.js'
 import { type Manifest, manifestProblems } from './manifest.js'
 import { checkArrowSchema, withParquet } from './parquet-reader.js'
 import { loadSchema, type RecordSchema, schemaHash } from './schema.js'
@@ -70,24 +70,56 @@ export async function verifyDataset(dir: string): Promise<string[]> {
     if (name.endsWith('.parquet') && !listed.has(name)) problems.push(`${name}: not listed in ${MANIFEST_FILE}`)
   }
 
-  const lines = await countLines(join(dir, LEDGER_FILE))
-  if (lines !== undefined && lines !== manifest.rejects.total) {
-    problems.push(`${LEDGER_FILE}: ${lines} lines, manifest says ${manifest.rejects.total} rejects`)
-  }
+  problems.push(...(await ledgerProblems(dir, manifest)))
   return problems
 }
 
-// Lines of a text file (a last line without '\n' counts), or undefined when the file does not exist.
-async function countLines(path: string): Promise<number | undefined> {
+/**
+ * The ledger against the manifest: the file exists, its sha256 is the recorded one and it has one line per
+ * reject. An edited line (`ffmpeg-failed` -> `too-short`) changes the sha256, so it is found.
+ */
+async function ledgerProblems(dir: string, manifest: Manifest): Promise<string[]> {
   let bytes: Buffer
   try {
-    bytes = await readFile(path)
+    bytes = await readFile(join(dir, LEDGER_FILE))
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
+    const code = (error as NodeJS.ErrnoException).code
+    return [`${LEDGER_FILE}: ${code === 'ENOENT' ? 'missing' : (error as Error).message}`]
   }
+  const problems: string[] = []
   let lines = 0
   for (const b of bytes) if (b === 0x0a) lines++
-  if (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) lines++
-  return lines
+  if (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) lines++ // a last line without '\n' counts
+  if (lines !== manifest.rejects.total) problems.push(`${LEDGER_FILE}: ${lines} lines, manifest says ${manifest.rejects.total} rejects`)
+  const sha = sha256Bytes(bytes)
+  if (sha !== manifest.ledger.sha256) problems.push(`${LEDGER_FILE}: sha256 mismatch (manifest ${manifest.ledger.sha256}, file ${sha}): a line was edited, added or removed`)
+  return problems
+}
+
+/** A dataset whose files do not match its manifest: the reader stops before using a single row. */
+export class DamagedDatasetError extends Error {
+  override name = 'DamagedDatasetError'
+  constructor(
+    readonly dir: string,
+    readonly problems: readonly string[],
+    advice: string,
+  ) {
+    super(`${dir} is damaged: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}: ${advice}`)
+  }
+}
+
+/**
+ * Check a dataset before reading it (every part file's size and sha256, the ledger, the counts: `verifyDataset`)
+ * and say how long it took through `log`. Throws DamagedDatasetError naming the dataset, the bad files and the
+ * command that rebuilds them (the prepare command recorded when it was built).
+ */
+export async function ensureIntact(dir: string, log: (line: string) => void): Promise<void> {
+  const started = performance.now()
+  const problems = await verifyDataset(dir)
+  if (problems.length > 0) {
+    const built = await readFile(join(dir, STATE_DIR, ENVIRONMENT_FILE), 'utf8').then((t) => (JSON.parse(t) as { command?: string | null }).command ?? null, () => null)
+    const advice = built !== null ? `rebuild it with the command that built it, which keeps the good parts and rebuilds the bad ones: ${built}` : 'rerun the turnkit prepare command that built it: it keeps the good parts and rebuilds the bad ones'
+    throw new DamagedDatasetError(dir, problems, advice)
+  }
+  log(`verified ${dir} in ${((performance.now() - started) / 1000).toFixed(2)} s`)
 }

@@ -12,7 +12,7 @@ import type { RejectCode } from '../kinds/reject.js'
 import { canonicalJson, readJsonFile, type JsonObject } from '../formats/json.js'
 import { TOOL } from '../config.js'
 import { writeFileAtomic } from './atomic.js'
-import { sha256Bytes, sha256Hex } from './hash.js'
+import { sha256Bytes, sha256File, sha256Hex } from './hash.js'
 import {
   BUILD_FILE,
   ENVIRONMENT_FILE,
@@ -23,7 +23,8 @@ import {
   unitFileName,
   unitOfFileName,
 } from './layout.js'
-import { buildManifest, type Manifest, type RejectCounts, type SchemaRef, writeManifest } from './manifest.js'
+import { buildManifest, type Manifest, type RejectCounts, type SchemaRef, type SplitLeak, writeManifest } from './manifest.js'
+import { checkOutputDir, lockDir, type DirLock } from './out-dir.js'
 import { compareSortKeys, ENCODE_DEFAULTS, encodeShard, type ShardCompression, type ShardEntry } from './parquet-writer.js'
 import { type RecordSchema, schemaHash } from './schema.js'
 
@@ -61,6 +62,8 @@ export interface BuildIdentity {
   source: { fingerprint: string; inputs: number }
   units: number
   shardRows: number
+  /** source items the listing has in more than one split (written to the manifest) */
+  leaks: SplitLeak[]
 }
 
 /** What a build directory holds now. */
@@ -88,15 +91,21 @@ export interface DatasetWriterOptions {
   units: number
   /** inputs per unit (a part file holds fewer rows when some inputs are rejected) */
   shardRows: number
+  /** source items in more than one split, as the caller found them in its listing; default none */
+  leaks?: readonly SplitLeak[]
   /** Parquet codec of every part file; default zstd */
   compression?: ShardCompression
   /**
-   * Rows per Parquet row group (the unit a reader loads); default ENCODE_DEFAULTS.rowGroupRows. A value other
-   * than the default is recorded in the `shards` settings block.
+   * Rows per Parquet row group (the unit a reader loads); default ENCODE_DEFAULTS.rowGroupRows. Recorded in the
+   * `shards` settings block, with the codec and the shard rows.
    */
   rowGroupRows?: number
   /** recorded in the manifest, not hashed into the version */
   tool: { name: string; version: string }
+  /** how to rebuild it (the prepare command line), shown when a reader finds the dataset damaged */
+  command?: string
+  /** where the writer says what it did besides writing (a stale lock taken over); default stderr */
+  note?: (line: string) => void
 }
 
 /** A whole dataset of the caller's own rows and rejects, for `DatasetWriter.write`. */
@@ -122,7 +131,13 @@ export class DatasetWriter {
     private readonly schema: RecordSchema | null,
     private readonly encoding: { compression: ShardCompression; rowGroupRows: number },
     private readonly tool: { name: string; version: string },
+    private readonly lock: DirLock,
   ) {}
+
+  /** Let another process build the directory (the lock is released); the writer cannot write afterwards. */
+  async close(): Promise<void> {
+    await this.lock.release()
+  }
 
   /**
    * Open `dir` for a build: create it, delete temporaries a killed writer left, and record the build's identity
@@ -132,7 +147,7 @@ export class DatasetWriter {
   static async open(dir: string, options: DatasetWriterOptions): Promise<DatasetWriter> {
     const compression = options.compression ?? ENCODE_DEFAULTS.compression
     const rowGroupRows = options.rowGroupRows ?? ENCODE_DEFAULTS.rowGroupRows
-    const shards: JsonObject = { shardRows: options.shardRows, compression, ...(rowGroupRows === ENCODE_DEFAULTS.rowGroupRows ? {} : { rowGroupRows }) }
+    const shards: JsonObject = { shardRows: options.shardRows, compression, rowGroupRows }
     const identity: BuildIdentity = {
       pipeline: options.pipeline,
       schema: { id: options.schema.id, version: options.schema.version, hash: schemaHash(options.schema) },
@@ -140,21 +155,26 @@ export class DatasetWriter {
       source: options.source,
       units: options.units,
       shardRows: options.shardRows,
+      leaks: [...(options.leaks ?? [])],
     }
-    await mkdir(join(dir, STATE_DIR), { recursive: true })
-    await removeTemporaries(dir)
-    const identityPath = join(dir, STATE_DIR, BUILD_FILE)
-    if (existsSync(identityPath)) {
-      const existing = await readJson<BuildIdentity>(identityPath)
-      if (canonicalJson(existing) !== canonicalJson(identity)) {
-        throw new Error(`${dir} already holds a different build (${identityDifference(existing, identity)}): use another --out, or delete it to start over`)
+    const lock = await prepareOutputDir(dir, options.note)
+    try {
+      const identityPath = join(dir, STATE_DIR, BUILD_FILE)
+      if (existsSync(identityPath)) {
+        const existing = await readJson<BuildIdentity>(identityPath)
+        if (canonicalJson(existing) !== canonicalJson(identity)) {
+          throw new Error(`${dir} already holds a different build (${identityDifference(existing, identity)}): use another --out, or delete it to start over`)
+        }
+      } else {
+        await writeFileAtomic(identityPath, JSON.stringify(identity, null, 2) + '\n')
       }
-    } else {
-      await writeFileAtomic(identityPath, JSON.stringify(identity, null, 2) + '\n')
+      // The tool that built the units goes into the manifest, also when another process merges them.
+      await writeFileAtomic(join(dir, STATE_DIR, ENVIRONMENT_FILE), JSON.stringify({ tool: options.tool, command: options.command ?? null }) + '\n')
+      return new DatasetWriter(dir, identity, options.schema, { compression, rowGroupRows }, options.tool, lock)
+    } catch (error) {
+      await lock.release()
+      throw error
     }
-    // The tool that built the units goes into the manifest, also when another process merges them.
-    await writeFileAtomic(join(dir, STATE_DIR, ENVIRONMENT_FILE), JSON.stringify({ tool: options.tool }) + '\n')
-    return new DatasetWriter(dir, identity, options.schema, { compression, rowGroupRows }, options.tool)
   }
 
   /**
@@ -172,28 +192,44 @@ export class DatasetWriter {
     const units = Math.ceil(inputs.length / shardRows)
     const fingerprint = sha256Bytes(inputs.map((input) => input.key).join('\n'))
     const writer = await DatasetWriter.open(dir, { ...rest, source: { fingerprint, inputs: inputs.length }, units, shardRows, tool })
-    for (let unit = 0; unit < units; unit++) {
-      const part = inputs.slice(unit * shardRows, (unit + 1) * shardRows)
-      await writer.writeUnit(unit, { rows: part.flatMap((p) => ('row' in p ? [p.row] : [])), rejects: part.flatMap((p) => ('reject' in p ? [p.reject] : [])), inputs: part.length })
+    try {
+      for (let unit = 0; unit < units; unit++) {
+        const part = inputs.slice(unit * shardRows, (unit + 1) * shardRows)
+        await writer.writeUnit(unit, { rows: part.flatMap((p) => ('row' in p ? [p.row] : [])), rejects: part.flatMap((p) => ('reject' in p ? [p.reject] : [])), inputs: part.length })
+      }
+      return await writer.finish()
+    } finally {
+      await writer.close()
     }
-    return await writer.finish()
   }
 
-  /** Units whose result is on disk and whose part file has the recorded size: a resumed build skips them. */
-  async finishedUnits(): Promise<Set<number>> {
+  /**
+   * The units a resumed build may keep: those whose result is on disk and whose part file has the recorded size
+   * and sha256 (hashed again, so a damaged part is never kept). `damaged` lists the units whose result is there
+   * but whose part file is missing or differs, with the reason: they are rebuilt.
+   */
+  async finishedUnits(): Promise<{ finished: Set<number>; damaged: { unit: number; file: string; reason: string }[] }> {
     const finished = new Set<number>()
+    const damaged: { unit: number; file: string; reason: string }[] = []
     for (const [unit, result] of await readUnitResults(this.dir)) {
+      if (unit >= this.identity.units) continue
       if (result.shard === null) {
         finished.add(unit)
         continue
       }
+      const path = join(this.dir, result.shard.file)
+      let reason: string | null = null
       try {
-        if ((await stat(join(this.dir, result.shard.file))).size === result.shard.bytes) finished.add(unit)
+        const size = (await stat(path)).size
+        if (size !== result.shard.bytes) reason = `${size} bytes, ${result.shard.bytes} expected`
+        else if ((await sha256File(path)) !== result.shard.sha256) reason = 'sha256 mismatch'
       } catch {
-        // part file gone: the unit is rebuilt
+        reason = 'missing'
       }
+      if (reason === null) finished.add(unit)
+      else damaged.push({ unit, file: result.shard.file, reason })
     }
-    return finished
+    return { finished, damaged }
   }
 
   /**
@@ -230,7 +266,9 @@ export class DatasetWriter {
     const base = { dir: this.dir, unitsTotal: this.identity.units, ...counts }
     for (let unit = 0; unit < this.identity.units; unit++) if (!results.has(unit)) return { ...base, status: 'partial' }
     const ordered = [...results.values()].sort((a, b) => a.unit - b.unit)
-    await writeFileAtomic(join(this.dir, LEDGER_FILE), ordered.flatMap((r) => r.rejects).map((line) => JSON.stringify(line) + '\n').join(''))
+    const lines = ordered.flatMap((r) => r.rejects)
+    const ledger = lines.map((line) => JSON.stringify(line) + '\n').join('')
+    await writeFileAtomic(join(this.dir, LEDGER_FILE), ledger)
     const manifest = buildManifest({
       schema: this.identity.schema,
       pipeline: { name: this.identity.pipeline, settings: this.identity.settings },
@@ -239,6 +277,8 @@ export class DatasetWriter {
       shards: ordered.flatMap((r) => (r.shard ? [r.shard] : [])),
       inputs: counts.inputs,
       rejects: counts.rejects,
+      ledger: { sha256: sha256Bytes(ledger), lines: lines.length },
+      leaks: this.identity.leaks,
     })
     await writeManifest(this.dir, manifest)
     return { ...base, status: 'complete', manifest }
@@ -250,7 +290,7 @@ export class DatasetWriter {
    * be one of `dirs`. Throws naming the directory when one is not a build, comes from another build (settings or
    * listing differ), disagrees with another on a unit, or when units are missing from all of them.
    */
-  static async merge(dirs: readonly string[], outDir: string): Promise<BuildStatus> {
+  static async merge(dirs: readonly string[], outDir: string, note: (line: string) => void = defaultNote): Promise<BuildStatus> {
     if (dirs.length === 0) throw new Error('merge: no directories given')
     let identity: BuildIdentity | undefined
     let tool: { name: string; version: string } | undefined
@@ -279,12 +319,20 @@ export class DatasetWriter {
     const build = identity as BuildIdentity
     const missing = Array.from({ length: build.units }, (_, u) => u).filter((u) => !seen.has(u))
     if (missing.length > 0) throw new Error(`merge: units ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''} are in none of the given directories: build the missing parts first`)
-    await mkdir(join(outDir, STATE_DIR), { recursive: true })
-    await writeFileAtomic(join(outDir, STATE_DIR, BUILD_FILE), JSON.stringify(build, null, 2) + '\n')
-    await writeFileAtomic(join(outDir, STATE_DIR, ENVIRONMENT_FILE), JSON.stringify({ tool }) + '\n')
-    // Part file before its unit result, as writeUnit does, so a merge killed midway leaves a resumable directory.
-    for (const { from, to } of copies) await writeFileAtomic(to, await readFile(from))
-    return await new DatasetWriter(outDir, build, null, ENCODE_DEFAULTS, tool as { name: string; version: string }).finish()
+    const lock = await prepareOutputDir(outDir, note)
+    try {
+      const existing = join(outDir, STATE_DIR, BUILD_FILE)
+      if (existsSync(existing) && canonicalJson(await readJson<BuildIdentity>(existing)) !== canonicalJson(build)) {
+        throw new Error(`${outDir} already holds a different build: merge into a new folder or into one of the parts`)
+      }
+      await writeFileAtomic(existing, JSON.stringify(build, null, 2) + '\n')
+      await writeFileAtomic(join(outDir, STATE_DIR, ENVIRONMENT_FILE), JSON.stringify({ tool, command: null }) + '\n')
+      // Part file before its unit result, as writeUnit does, so a merge killed midway leaves a resumable directory.
+      for (const { from, to } of copies) await writeFileAtomic(to, await readFile(from))
+      return await new DatasetWriter(outDir, build, null, ENCODE_DEFAULTS, tool as { name: string; version: string }, lock).finish()
+    } finally {
+      await lock.release()
+    }
   }
 }
 
@@ -311,6 +359,25 @@ function totals(results: Iterable<UnitResult>): { inputs: number; rows: number; 
     for (const line of r.rejects) byCode[line.code] = (byCode[line.code] ?? 0) + 1
   }
   return { inputs, rows, rejects: { total: inputs - rows, byCode } }
+}
+
+const defaultNote = (line: string): void => void process.stderr.write(`turnkit: ${line}\n`)
+
+/**
+ * Make `dir` ready to be written: refuse it when it holds anything but a turnkit build (checkOutputDir), create
+ * it, take its lock, and delete temporaries a killed writer left. Returns the lock.
+ */
+async function prepareOutputDir(dir: string, note: (line: string) => void = defaultNote): Promise<DirLock> {
+  await checkOutputDir(dir)
+  await mkdir(join(dir, STATE_DIR), { recursive: true })
+  const lock = await lockDir(dir, note)
+  try {
+    await removeTemporaries(dir)
+  } catch (error) {
+    await lock.release()
+    throw error
+  }
+  return lock
 }
 
 /**

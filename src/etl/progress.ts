@@ -28,7 +28,8 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr, { 
       const width = 24
       const filled = total > 0 ? Math.round((done / total) * width) : width
       const bar = '#'.repeat(filled) + '-'.repeat(width - filled)
-      stream.write(`\r${label} [${bar}] ${done}/${total} ${rate.toFixed(1)}/s ETA ${formatSeconds(eta)} rejects ${rejected}${final ? '\n' : ''}`)
+      // \x1b[K clears to the end of the line: a shorter redraw must not leave the tail of a longer one.
+      stream.write(`\r${label} [${bar}] ${done}/${total} ${rate.toFixed(1)}/s ETA ${formatSeconds(eta)} rejects ${rejected}\x1b[K${final ? '\n' : ''}`)
     } else {
       stream.write(JSON.stringify({ event: final ? 'done' : 'progress', label, done, total, rejects: rejected, rate: Number(rate.toFixed(2)), eta_s: Number.isFinite(eta) ? Math.round(eta) : null }) + '\n')
     }

@@ -2,11 +2,10 @@ import { readFile } from 'node:fs/promises'
 import { parse } from 'csv-parse/sync'
 
 /**
- * Read a metadata text file as UTF-8, or as ISO-8859-1 when it is not valid UTF-8 (Clotho's metadata CSVs
- * are Latin-1 in some releases). A UTF-8 byte-order mark is dropped.
+ * Decode a metadata text file's bytes as UTF-8, or as ISO-8859-1 when they are not valid UTF-8 (Clotho's metadata
+ * CSVs are Latin-1 in some releases). A UTF-8 byte-order mark is dropped.
  */
-export async function readTextFile(path: string): Promise<{ text: string; encoding: 'utf-8' | 'latin1' }> {
-  const bytes = await readFile(path)
+export function decodeText(bytes: Uint8Array): { text: string; encoding: 'utf-8' | 'latin1' } {
   try {
     const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
     return { text, encoding: 'utf-8' }
@@ -14,6 +13,11 @@ export async function readTextFile(path: string): Promise<{ text: string; encodi
     // Not UTF-8: every byte sequence is valid Latin-1, so this cannot fail.
     return { text: new TextDecoder('latin1').decode(bytes), encoding: 'latin1' }
   }
+}
+
+/** Read a text file and decode it as `decodeText` does. Throws the fs error. */
+export async function readTextFile(path: string): Promise<{ text: string; encoding: 'utf-8' | 'latin1' }> {
+  return decodeText(await readFile(path))
 }
 
 /** One CSV row as a column -> cell map, with its 1-based line number in the file (header is line 1). */

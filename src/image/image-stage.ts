@@ -117,8 +117,8 @@ export function targetSize(width: number, height: number, shortEdge: number): { 
  * `boxes` are [x, y, w, h] pixels of the original image in `annotationFrame`. Each is checked in the displayed
  * frame at the original resolution (checkBox: NaN, degenerate, outside), clipped, then scaled with the same
  * factors as the pixels (sx = newWidth / sourceWidth, sy = newHeight / sourceHeight) and normalized. When every
- * given box fails, the item fails with 'bad-box'; otherwise failing boxes are listed in `dropped`. No boxes in,
- * no boxes out.
+ * given box fails, the item fails with 'bad-box' (with `keepWithoutBoxes`, it is prepared with no boxes and every
+ * box listed in `dropped`); otherwise failing boxes are listed in `dropped`. No boxes in, no boxes out.
  *
  * Returns an ImageFailure for data problems: 'missing-file' / 'unreadable' (path input), 'bad-image' (corrupt,
  * truncated, unsupported format, over maxInputPixels), 'bad-box'. Throws on a bad config.
@@ -127,6 +127,7 @@ export async function prepareImage(
   input: Uint8Array | string,
   config: Partial<ImageConfig> = {},
   boxes: readonly BoxXywh[] = [],
+  { keepWithoutBoxes = false }: { keepWithoutBoxes?: boolean } = {},
 ): Promise<PreparedImage | ImageFailure> {
   const { shortEdge, jpegQuality, annotationFrame, maxInputPixels } = resolveImageConfig(config)
   const bytes = typeof input === 'string' ? await readInput(input) : input
@@ -162,7 +163,7 @@ export async function prepareImage(
     if (checked.ok) kept.push(checked.box)
     else dropped.push({ index, reason: checked.problem })
   })
-  if (boxes.length > 0 && kept.length === 0) {
+  if (boxes.length > 0 && kept.length === 0 && !keepWithoutBoxes) {
     const detail = dropped.map((d) => `box ${d.index} ${JSON.stringify(boxes[d.index])}: ${d.reason}`).join('; ')
     return { ok: false, code: 'bad-box', message: `no usable box in ${sourceWidth}x${sourceHeight} image (${annotationFrame} frame): ${detail}` }
   }

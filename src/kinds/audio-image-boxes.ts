@@ -1,7 +1,7 @@
 // The stage of the audio-image-boxes record kind: AudioVisualSource -> audio-image-boxes row. Decode the audio
 // window (from the video or a separate file), take the frame (from the video at a time, or an image file),
 // prepare the image with every box, log-mel and descriptors. Built inside each worker from plain JSON options.
-import { readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import sharp from 'sharp'
 import { ConfigError } from '../config.js'
 import { decodeWithFfmpeg, type DecodeConfig, type Resampler } from '../audio/decode.js'
@@ -11,10 +11,9 @@ import { describeClip } from '../audio/descriptors.js'
 import { IMAGE_ENCODER_VERSIONS, prepareImage, resolveImageConfig, type ImageConfig } from '../image/image-stage.js'
 import { extractVideoFrame } from '../image/video-frame.js'
 import type { BoxXywh } from '../image/boxes.js'
-import { resolveInside } from './paths.js'
 import { reject, type Reject } from './reject.js'
 import type { SourceRecord } from './record.js'
-import type { Stage } from './record.js'
+import type { Stage, StageItem } from './record.js'
 import { resolveAudioSettings } from './audio-text.js'
 import type { JsonObject } from '../formats/json.js'
 import type { Row } from './record.js'
@@ -66,7 +65,6 @@ export interface AudioImageBoxesOptions {
 
 /** Options resolved once in the main thread; what each worker receives. */
 export interface ResolvedAudioImageBoxesOptions {
-  root: string
   decode: DecodeConfig & { resampler: Resampler }
   logMel: LogMelConfig
   image: ImageConfig
@@ -87,7 +85,6 @@ export const WINDOW_POLICY: Readonly<Record<AudioVisualCorpus, string>> = {
  * audio-text), the window policy, the frame extractor, image settings and IMAGE_ENCODER_VERSIONS.
  */
 export function resolveAudioImageBoxesOptions(
-  root: string,
   options: Partial<AudioImageBoxesOptions>,
   ffmpeg: FfmpegBinary = ffmpegBinary(),
 ): { resolved: ResolvedAudioImageBoxesOptions; settings: JsonObject } {
@@ -107,7 +104,7 @@ export function resolveAudioImageBoxesOptions(
       encoder: { ...IMAGE_ENCODER_VERSIONS },
     },
   }
-  return { resolved: { root, decode, logMel, image }, settings }
+  return { resolved: { decode, logMel, image }, settings }
 }
 
 /** Start and length (seconds) of the audio window of `item` under `maxSeconds` (see AudioVisualSource.window). */
@@ -120,28 +117,14 @@ export function audioWindow(item: Pick<AudioVisualSource, 'window'>, maxSeconds:
 // A ledger message names the file once: ffmpeg's own messages often start with the path already.
 const naming = (relative: string, message: string): string => (message.includes(relative) ? message : `${relative}: ${message}`)
 
-/** stat a corpus file: null when it is a regular file, else the reason as a Reject code and message. */
-async function checkFile(path: string, relative: string): Promise<{ code: 'missing-file' | 'unreadable'; message: string } | null> {
-  try {
-    const info = await stat(path)
-    return info.isFile() ? null : { code: 'unreadable', message: `${relative} is not a regular file` }
-  } catch {
-    return { code: 'missing-file', message: `${relative} does not exist` }
-  }
-}
-
 /** Stage factory (run in each worker): builds the log-mel once, then maps records to rows. */
-export function createAudioImageBoxesStage(options: ResolvedAudioImageBoxesOptions): Stage<AudioVisualSource, Row> {
+export function createAudioImageBoxesStage(options: ResolvedAudioImageBoxesOptions): Stage<StageItem<AudioVisualSource>, Row> {
   const ffmpeg = ffmpegBinary()
   const logMel = createLogMel(options.logMel)
   const { sampleRate, minSeconds, maxSeconds } = options.decode
-  return async (item): Promise<Row | Reject> => {
-    const picturePath = resolveInside(options.root, item.source)
-    const audioPath = resolveInside(options.root, item.audio)
-    for (const [path, relative] of [[picturePath, item.source], [audioPath, item.audio]] as const) {
-      const problem = await checkFile(path, relative)
-      if (problem) return reject(item.key, 'read', problem.code, problem.message)
-    }
+  return async ({ record: item, files }): Promise<Row | Reject> => {
+    const picturePath = files[item.source]!
+    const audioPath = files[item.audio]!
 
     // Audio first: the default frame time is the middle of the window actually decoded.
     const { startSec, durationSec } = audioWindow(item, maxSeconds)
@@ -183,7 +166,9 @@ export function createAudioImageBoxesStage(options: ResolvedAudioImageBoxesOptio
       }
       boxesPx = item.boxes.map(({ xywh }) => (xywh === null ? [NaN, NaN, NaN, NaN] : [xywh[0] * width, xywh[1] * height, xywh[2] * width, xywh[3] * height]))
     }
-    const image = await prepareImage(pictureBytes, options.image, boxesPx)
+    // An evaluation item whose every box is unusable stays, with no boxes and no_usable_box set: the public
+    // evaluation keeps such items with an empty ground truth (cIoU 0), so the set keeps its published size.
+    const image = await prepareImage(pictureBytes, options.image, boxesPx, { keepWithoutBoxes: true })
     if (!image.ok) return reject(item.key, 'image', image.code, `${item.source}: ${image.message}`)
     const droppedIndex = new Set(image.dropped.map((d) => d.index))
     const annotators = item.boxes.filter((_, i) => !droppedIndex.has(i)).map((b) => b.annotator)
@@ -209,6 +194,7 @@ export function createAudioImageBoxesStage(options: ResolvedAudioImageBoxesOptio
       boxes: image.boxes.map((b) => Float32Array.from(b)),
       box_annotators: Int32Array.from(annotators),
       dropped_boxes: image.dropped.map((d) => `${d.index}:${d.reason}`),
+      no_usable_box: item.boxes.length > 0 && image.boxes.length === 0,
       rms_dbfs: descriptors.rmsDbfs,
       peak: descriptors.peak,
       spectral_flatness: descriptors.spectralFlatness,

@@ -1,6 +1,5 @@
 // The stage of the audio-text record kind: AudioCaptionSource -> audio-text row. Decode with ffmpeg, log-mel
 // and descriptors from one FFT pass, tokenize every caption. Built inside each worker from plain JSON options.
-import { stat } from 'node:fs/promises'
 import { ConfigError } from '../config.js'
 import type { SourceRecord } from './record.js'
 import { decodeWithFfmpeg, resolveDecodeConfig, type DecodeConfig, type Resampler } from '../audio/decode.js'
@@ -8,10 +7,10 @@ import { ffmpegBinary, type FfmpegBinary } from '../audio/ffmpeg.js'
 import { createLogMel, resolveLogMelConfig, type LogMelConfig } from '../audio/log-mel.js'
 import { describeClip } from '../audio/descriptors.js'
 import { loadVocab } from '../text/vocab.js'
+import { TEXT_CLEANING } from '../text/clean.js'
 import { createTokenizer, TOKENIZER_DEFAULTS, type TokenizerConfig } from '../text/wordpiece.js'
-import { resolveInside } from './paths.js'
 import { reject, type Reject } from './reject.js'
-import type { Stage } from './record.js'
+import type { Stage, StageItem } from './record.js'
 import type { JsonObject } from '../formats/json.js'
 import type { Row } from './record.js'
 
@@ -39,7 +38,6 @@ export interface AudioTextOptions {
 
 /** Options resolved once in the main thread; what each worker receives. */
 export interface ResolvedAudioTextOptions {
-  root: string
   decode: DecodeConfig & { resampler: Resampler }
   logMel: LogMelConfig
   tokenizer: TokenizerConfig
@@ -83,7 +81,6 @@ export function resolveAudioSettings(
  * output bytes, for the manifest and the dataset version.
  */
 export function resolveAudioTextOptions(
-  root: string,
   options: Partial<AudioTextOptions>,
   ffmpeg: FfmpegBinary = ffmpegBinary(),
 ): { resolved: ResolvedAudioTextOptions; settings: JsonObject } {
@@ -93,25 +90,19 @@ export function resolveAudioTextOptions(
   const settings: JsonObject = {
     audio,
     clip: { policy: 'head', maxSeconds: decode.maxSeconds, minSeconds: decode.minSeconds },
-    text: { tokenizer: 'bert-wordpiece', lowerCase: tokenizer.lowerCase, maxTokens: tokenizer.maxTokens, vocabHash: vocab.hash },
+    text: { cleaning: TEXT_CLEANING, tokenizer: 'bert-wordpiece', lowerCase: tokenizer.lowerCase, maxTokens: tokenizer.maxTokens, vocabHash: vocab.hash },
   }
-  return { resolved: { root, decode, logMel, tokenizer, vocabPath: options.vocabPath ?? null }, settings }
+  return { resolved: { decode, logMel, tokenizer, vocabPath: options.vocabPath ?? null }, settings }
 }
 
 /** Stage factory (run in each worker): builds the decoder, log-mel and tokenizer once, then maps records to rows. */
-export function createAudioTextStage(options: ResolvedAudioTextOptions): Stage<AudioCaptionSource, Row> {
+export function createAudioTextStage(options: ResolvedAudioTextOptions): Stage<StageItem<AudioCaptionSource>, Row> {
   const ffmpeg = ffmpegBinary()
   const logMel = createLogMel(options.logMel)
   const tokenizer = createTokenizer(loadVocab(options.vocabPath ?? undefined), options.tokenizer)
   const { sampleRate, minSeconds } = options.decode
-  return async (item): Promise<Row | Reject> => {
-    const path = resolveInside(options.root, item.source)
-    try {
-      const info = await stat(path)
-      if (!info.isFile()) return reject(item.key, 'decode', 'unreadable', `${item.source} is not a regular file`)
-    } catch {
-      return reject(item.key, 'decode', 'missing-file', `${item.source} does not exist`)
-    }
+  return async ({ record: item, files }): Promise<Row | Reject> => {
+    const path = files[item.source]!
     const decoded = await decodeWithFfmpeg(path, options.decode, ffmpeg)
     if (!decoded.ok) return reject(item.key, 'decode', decoded.code, decoded.message.replaceAll(path, item.source))
     const seconds = decoded.samples.length / sampleRate

@@ -1,15 +1,14 @@
 // The stage of the image-text-box record kind: GroundingSource -> image-text-box row. Tokenize every expression,
 // decode / orient / resize the image with its box (prepareImage), and emit the stored JPEG with the box
 // normalized to it. Built inside each worker from plain JSON options.
-import { stat } from 'node:fs/promises'
 import type { SourceRecord } from './record.js'
 import type { BoxXywh } from '../image/boxes.js'
 import { IMAGE_ENCODER_VERSIONS, prepareImage, resolveImageConfig, type ImageConfig } from '../image/image-stage.js'
 import { loadVocab } from '../text/vocab.js'
+import { TEXT_CLEANING } from '../text/clean.js'
 import { createTokenizer, TOKENIZER_DEFAULTS, type TokenizerConfig } from '../text/wordpiece.js'
-import { resolveInside } from './paths.js'
 import { reject, type Reject } from './reject.js'
-import type { Stage } from './record.js'
+import type { Stage, StageItem } from './record.js'
 import type { JsonObject } from '../formats/json.js'
 import type { Row } from './record.js'
 
@@ -45,7 +44,6 @@ export interface ImageTextBoxOptions {
 
 /** Options resolved once in the main thread; what each worker receives. */
 export interface ResolvedImageTextBoxOptions {
-  root: string
   image: ImageConfig
   tokenizer: TokenizerConfig
   vocabPath: string | null
@@ -56,7 +54,7 @@ export interface ResolvedImageTextBoxOptions {
  * changes output bytes, for the manifest and the dataset version: image size, JPEG quality, annotation frame,
  * the input pixel limit (it decides which images are refused), the encoder library versions, and the tokenizer.
  */
-export function resolveImageTextBoxOptions(root: string, options: Partial<ImageTextBoxOptions>): { resolved: ResolvedImageTextBoxOptions; settings: JsonObject } {
+export function resolveImageTextBoxOptions(options: Partial<ImageTextBoxOptions>): { resolved: ResolvedImageTextBoxOptions; settings: JsonObject } {
   const image = resolveImageConfig(options.image ?? {})
   // Validated here, in the main thread, so a bad value is a usage error rather than a worker crash.
   const tokenizer = createTokenizer(loadVocab(options.vocabPath ?? undefined), { ...TOKENIZER_DEFAULTS, ...options.tokenizer })
@@ -70,15 +68,15 @@ export function resolveImageTextBoxOptions(root: string, options: Partial<ImageT
       format: 'jpeg-baseline-420-srgb',
       encoder: { ...IMAGE_ENCODER_VERSIONS },
     },
-    text: { tokenizer: 'bert-wordpiece', lowerCase: tokenizer.config.lowerCase, maxTokens: tokenizer.config.maxTokens, vocabHash: tokenizer.vocabHash },
+    text: { cleaning: TEXT_CLEANING, tokenizer: 'bert-wordpiece', lowerCase: tokenizer.config.lowerCase, maxTokens: tokenizer.config.maxTokens, vocabHash: tokenizer.vocabHash },
   }
-  return { resolved: { root, image, tokenizer: { ...tokenizer.config }, vocabPath: options.vocabPath ?? null }, settings }
+  return { resolved: { image, tokenizer: { ...tokenizer.config }, vocabPath: options.vocabPath ?? null }, settings }
 }
 
 /** Stage factory (run in each worker): builds the tokenizer once, then maps records to rows. */
-export function createImageTextBoxStage(options: ResolvedImageTextBoxOptions): Stage<GroundingSource, Row> {
+export function createImageTextBoxStage(options: ResolvedImageTextBoxOptions): Stage<StageItem<GroundingSource>, Row> {
   const tokenizer = createTokenizer(loadVocab(options.vocabPath ?? undefined), options.tokenizer)
-  return async (item): Promise<Row | Reject> => {
+  return async ({ record: item, files }): Promise<Row | Reject> => {
     // Text first: it costs microseconds, the image milliseconds.
     const expressions: string[] = []
     const tokenIds: Int32Array[] = []
@@ -92,13 +90,7 @@ export function createImageTextBoxStage(options: ResolvedImageTextBoxOptions): S
       return reject(item.key, 'tokenize', item.expressions.length === 0 ? 'no-captions' : 'bad-caption', `none of ${item.expressions.length} expressions has any text after cleaning`)
     }
 
-    const path = resolveInside(options.root, item.source)
-    try {
-      const info = await stat(path)
-      if (!info.isFile()) return reject(item.key, 'image', 'unreadable', `${item.source} is not a regular file`)
-    } catch {
-      return reject(item.key, 'image', 'missing-file', `${item.source} does not exist`)
-    }
+    const path = files[item.source]!
     const prepared = await prepareImage(path, options.image, [item.boxPx])
     if (!prepared.ok) return reject(item.key, 'image', prepared.code, `${item.source}: ${prepared.message.replaceAll(path, item.source)}`)
     if (item.annotatedSize !== null) {

@@ -8,6 +8,26 @@ export interface SourceRecord {
   key: string
   /** Main input file, relative to the corpus root, '/'-separated. */
   source: string
+  /** Split as the corpus names it (train, val, test, ...). */
+  split: string
+  /** Identifiers the corpus gives the item, as `name:value` (`youtube_id:...`, `image_id:...`). */
+  sourceIds: string[]
+}
+
+/**
+ * The sourceIds names that identify a source item (a video, an image, an audio file) rather than one annotation
+ * of it: the same one in two splits of a corpus is a split leak.
+ */
+export const SOURCE_ITEM_IDS = ['youtube_id', 'image_id', 'file_name', 'file', 'flickr_id'] as const
+
+/**
+ * What a record kind's stage receives: the listed record and, for each corpus file it names, a local path the
+ * runner has already checked (it exists, is a regular file, and stays inside the corpus).
+ */
+export interface StageItem<R extends SourceRecord> {
+  record: R
+  /** corpus-relative path -> local path to open */
+  files: Readonly<Record<string, string>>
 }
 
 /** A stage maps one item to the next item or to a Reject; the runner owns concurrency, order and the ledger. */

@@ -1,8 +1,10 @@
 // Record kinds: for each schema, the stage that turns a listed record into a row (run in worker threads) and
 // how its options resolve into the byte-affecting settings of the manifest. Corpora (corpora.ts) name a kind.
-import { resolveAudioTextOptions } from './audio-text.js'
-import { resolveImageTextBoxOptions } from './image-text-box.js'
-import { resolveAudioImageBoxesOptions } from './audio-image-boxes.js'
+import { resolveAudioTextOptions, type AudioCaptionSource } from './audio-text.js'
+import { cleanText } from '../text/clean.js'
+import { resolveImageTextBoxOptions, type GroundingSource } from './image-text-box.js'
+import { resolveAudioImageBoxesOptions, type AudioVisualSource } from './audio-image-boxes.js'
+import type { SourceRecord } from './record.js'
 import type { DecodeConfig } from '../audio/decode.js'
 import type { LogMelConfig } from '../audio/log-mel.js'
 import type { TokenizerConfig } from '../text/wordpiece.js'
@@ -24,22 +26,49 @@ export interface RecordKind {
   /** Module (file URL) and factory export of the stage, loaded in each worker. */
   stage: { module: string; factory: string }
   /** Validate options (throws naming a bad one) and list every byte-affecting setting. */
-  resolve(root: string, input: StageInput): { resolved: unknown; settings: JsonObject }
+  resolve(input: StageInput): { resolved: unknown; settings: JsonObject }
+  /** The corpus files a record names, which the runner checks and resolves before the stage runs. */
+  files(record: SourceRecord): string[]
+  /** The record with its stored texts (captions, expressions) cleaned (text/clean.ts), and how many changed. */
+  cleanTexts(record: SourceRecord): { record: SourceRecord; removed: number }
+}
+
+/** Clean every text of `texts`; `removed` counts those that lost a control character. */
+function cleanAll(texts: readonly string[]): { texts: string[]; removed: number } {
+  let removed = 0
+  const out = texts.map((t) => {
+    const cleaned = cleanText(t)
+    if (cleaned.removed) removed++
+    return cleaned.text
+  })
+  return { texts: out, removed }
 }
 
 export const RECORD_KINDS = {
   'audio-text': {
     stage: { module: new URL('./audio-text.js', import.meta.url).href, factory: 'createAudioTextStage' },
-    resolve: (root, input) =>
-      resolveAudioTextOptions(root, { decode: input.decode ?? {}, logMel: input.logMel ?? {}, tokenizer: input.tokenizer ?? {}, vocabPath: input.vocabPath ?? null }),
+    files: (record) => [record.source],
+    cleanTexts: (record) => {
+      const { texts, removed } = cleanAll((record as AudioCaptionSource).captions)
+      return { record: { ...record, captions: texts } as AudioCaptionSource, removed }
+    },
+    resolve: (input) =>
+      resolveAudioTextOptions({ decode: input.decode ?? {}, logMel: input.logMel ?? {}, tokenizer: input.tokenizer ?? {}, vocabPath: input.vocabPath ?? null }),
   },
   'audio-image-boxes': {
     stage: { module: new URL('./audio-image-boxes.js', import.meta.url).href, factory: 'createAudioImageBoxesStage' },
-    resolve: (root, input) => resolveAudioImageBoxesOptions(root, { decode: input.decode ?? {}, logMel: input.logMel ?? {}, image: input.image ?? {} }),
+    files: (record) => [...new Set([record.source, (record as AudioVisualSource).audio])],
+    cleanTexts: (record) => ({ record, removed: 0 }), // no stored text of its own
+    resolve: (input) => resolveAudioImageBoxesOptions({ decode: input.decode ?? {}, logMel: input.logMel ?? {}, image: input.image ?? {} }),
   },
   'image-text-box': {
     stage: { module: new URL('./image-text-box.js', import.meta.url).href, factory: 'createImageTextBoxStage' },
-    resolve: (root, input) => resolveImageTextBoxOptions(root, { image: input.image ?? {}, tokenizer: input.tokenizer ?? {}, vocabPath: input.vocabPath ?? null }),
+    files: (record) => [record.source],
+    cleanTexts: (record) => {
+      const { texts, removed } = cleanAll((record as GroundingSource).expressions)
+      return { record: { ...record, expressions: texts } as GroundingSource, removed }
+    },
+    resolve: (input) => resolveImageTextBoxOptions({ image: input.image ?? {}, tokenizer: input.tokenizer ?? {}, vocabPath: input.vocabPath ?? null }),
   },
 } as const satisfies Record<string, RecordKind>
 

@@ -17,6 +17,7 @@ export const REJECT_REASONS = {
   'bad-caption': { stage: 'tokenize', meaning: "no caption has any text left after BERT's cleaning (control characters only)" },
   'bad-row': { stage: 'list', meaning: 'a metadata row with a missing or malformed id or number' },
   duplicate: { stage: 'list', meaning: 'a key listed twice; the first is kept' },
+  'split-leak': { stage: 'list', meaning: 'with `--on-split-leak reject`: the item is in a later split of the corpus too (same YouTube id, image or file); the copy in the last split is kept' },
   'bad-image': { stage: 'image', meaning: 'an image or frame that cannot be decoded (corrupt, truncated, unsupported, over the pixel limit)' },
   'bad-box': { stage: 'list / image', meaning: 'every box of the item is NaN, degenerate or outside the image' },
   'bad-annotation': { stage: 'list / image', meaning: 'an annotation that cannot be parsed or does not match its image (size, missing `ann_id`)' },

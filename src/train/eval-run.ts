@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { writeFileAtomic } from '../dataset/atomic.js'
 import { readManifest } from '../dataset/manifest.js'
+import { ensureIntact } from '../dataset/verify.js'
 import { evaluateModel } from './evaluate.js'
 import { RunDir } from './run-dir.js'
 import { formatScoreTable, type CiouSummary, type ScoreReport } from './score.js'
@@ -22,7 +23,13 @@ export interface EvalRunResult {
  * Evaluate RUN/best on `dataDir`. Writes preds.jsonl (the `turnkit score` format), scores.json, scores.txt and,
  * with `vis`, overlays of the best, worst and a seeded random sample plus a contact sheet under `vis`.
  */
-export async function evaluateRun(run: string, dataDir: string, { name, vis }: { name?: string; vis?: string | undefined } = {}): Promise<EvalRunResult> {
+export async function evaluateRun(
+  run: string,
+  dataDir: string,
+  { name, vis, verifyData = true, log = (line) => process.stderr.write(`${line}\n`) }: { name?: string; vis?: string | undefined; verifyData?: boolean; log?: (line: string) => void } = {},
+): Promise<EvalRunResult> {
+  if (verifyData) await ensureIntact(dataDir, (line) => log(`eval: ${line}`))
+  else log('eval: --no-verify-data: the dataset is read without checking its part files against the manifest')
   const manifest = await readManifest(dataDir)
   const evalName = name ?? manifest.pipeline.name ?? basename(dataDir)
   const runDir = new RunDir(run)

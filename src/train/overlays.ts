@@ -1,5 +1,5 @@
 // `turnkit eval --vis`: where the model looks. Each overlay is the stored frame with the ground-truth boxes in
-// green, the predicted box in red and a caption strip (class, cIoU) below the picture, so the caption never hides
+// cyan, the predicted box in red and a caption strip (class, cIoU) below the picture, so the caption never hides
 // the scene. Text uses the charts' bitmap font: overlays must read the same on a machine without system fonts.
 
 import { mkdir, readdir, unlink } from 'node:fs/promises'
@@ -10,8 +10,11 @@ import { writeFileAtomic } from '../dataset/atomic.js'
 import { openDataset } from '../dataset/dataset.js'
 import { BITMAP_GLYPH, bitmapTextSvg, bitmapTextWidth } from './charts.js'
 
-/** Ground truth and prediction colours (saturated green and red; each line has a dark halo for contrast). */
-export const OVERLAY_COLOURS = { groundTruth: '#00e040', prediction: '#ff2020', strip: '#151515', text: '#ffffff' } as const
+/**
+ * Ground truth and prediction colours, each line over a dark halo. Ground truth is cyan, not the usual green: the
+ * world's objects (and real grass) are green often enough that a green box on them disappears.
+ */
+export const OVERLAY_COLOURS = { groundTruth: '#00e5ff', prediction: '#ff2020', strip: '#151515', text: '#ffffff' } as const
 
 /** What `drawOverlay` draws. Boxes are [x, y, w, h] as fractions of the image. */
 export interface OverlayInput {
@@ -30,7 +33,7 @@ export interface OverlayInput {
 const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 
 /**
- * The frame with ground-truth boxes (green) and the predicted box (red) drawn on it, and a caption strip below
+ * The frame with ground-truth boxes (cyan) and the predicted box (red) drawn on it, and a caption strip below
  * with the class and cIoU. Lines are 3 px at a 384 px short edge, scaled with the image. Returns PNG bytes of
  * width x (height + strip). Throws sharp's error when `jpeg` is not an image.
  */
@@ -53,7 +56,7 @@ export async function drawOverlay({ jpeg, gtBoxes, predBox, label, ciou, width, 
     const x1 = clamp((x + bw) * w, half, w - half)
     const y1 = clamp((y + bh) * h, half, h - half)
     const geometry = `x="${x0}" y="${y0}" width="${Math.max(0, x1 - x0)}" height="${Math.max(0, y1 - y0)}" fill="none"`
-    // A dark 1 px halo under the colour keeps a green box visible on grass and a red one on a red object.
+    // A dark 1 px halo under the colour keeps a box visible on an object of its own colour.
     return `<rect ${geometry} stroke="#000" stroke-opacity="0.6" stroke-width="${line + 2}"/><rect ${geometry} stroke="${colour}" stroke-width="${line}"/>`
   }
 
@@ -113,30 +116,51 @@ export interface ContactSheetOptions {
   cellWidth?: number
 }
 
+/** One titled run of images in a contact sheet (`best 8: highest cIoU`). */
+export interface SheetSection {
+  /** drawn in a strip above the section's rows; none when absent */
+  title?: string
+  images: readonly Uint8Array[]
+}
+
 // Dark gutter between cells: the sheet reads as separate pictures.
 const CELL_PADDING = 2
+const TITLE_STRIP = 18
 
 /**
- * Tile images (PNG or any format sharp reads) row by row into one PNG: each scaled to the cell width minus a
- * 2 px gutter, keeping its aspect; every cell is as tall as the tallest scaled image. The sheet is
- * min(columns, n) x ceil(n / columns) cells. Throws when `pngs` is empty.
+ * Tile sections of images (PNG or any format sharp reads) into one PNG: each section starts a new row under its
+ * title strip, its images row by row, each scaled to the cell width minus a 2 px gutter, keeping its aspect;
+ * every cell is as tall as the tallest scaled image. Throws when there is no image.
  */
-export async function contactSheet(pngs: readonly Uint8Array[], { columns = 4, cellWidth = 256 }: ContactSheetOptions = {}): Promise<Uint8Array> {
-  if (pngs.length === 0) throw new Error('contactSheet: no images')
+export async function contactSheet(sections: readonly SheetSection[], { columns = 4, cellWidth = 256 }: ContactSheetOptions = {}): Promise<Uint8Array> {
+  const count = sections.reduce((n, s) => n + s.images.length, 0)
+  if (count === 0) throw new Error('contactSheet: no images')
   if (!Number.isInteger(columns) || columns < 1) throw new Error(`contactSheet: columns must be a positive integer, got ${columns}`)
   if (!Number.isInteger(cellWidth) || cellWidth <= 2 * CELL_PADDING) throw new Error(`contactSheet: cellWidth must be an integer > ${2 * CELL_PADDING}, got ${cellWidth}`)
   const inner = cellWidth - 2 * CELL_PADDING
-  const tiles = await Promise.all(pngs.map(async (png) => {
+  const tiles = await Promise.all(sections.map((section) => Promise.all(section.images.map(async (png) => {
     const { data, info } = await sharp(png).resize({ width: inner }).png().toBuffer({ resolveWithObject: true })
     return { data, height: info.height }
-  }))
-  const cols = Math.min(columns, pngs.length)
-  const rows = Math.ceil(pngs.length / cols)
-  const cellHeight = Math.max(...tiles.map((t) => t.height)) + 2 * CELL_PADDING
-  const sheet = await sharp({ create: { width: cols * cellWidth, height: rows * cellHeight, channels: 3, background: '#202020' } })
-    .composite(tiles.map((t, i) => ({ input: t.data, left: (i % cols) * cellWidth + CELL_PADDING, top: Math.floor(i / cols) * cellHeight + CELL_PADDING })))
-    .png()
-    .toBuffer()
+  }))))
+  const cols = Math.min(columns, count)
+  const cellHeight = Math.max(...tiles.flat().map((t) => t.height)) + 2 * CELL_PADDING
+  const layers: { input: Buffer; left: number; top: number }[] = []
+  const titles: string[] = []
+  let top = 0
+  for (const [i, section] of sections.entries()) {
+    if (section.images.length === 0) continue
+    if (section.title !== undefined) {
+      titles.push(bitmapTextSvg(section.title, CELL_PADDING + 2, top + 4, { scale: 2, fill: OVERLAY_COLOURS.text }))
+      top += TITLE_STRIP
+    }
+    tiles[i]!.forEach((t, k) => layers.push({ input: t.data, left: (k % cols) * cellWidth + CELL_PADDING, top: top + Math.floor(k / cols) * cellHeight + CELL_PADDING }))
+    top += Math.ceil(section.images.length / cols) * cellHeight
+  }
+  const width = cols * cellWidth
+  if (titles.length > 0) {
+    layers.unshift({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${top}">${titles.join('')}</svg>`), left: 0, top: 0 })
+  }
+  const sheet = await sharp({ create: { width, height: top, channels: 3, background: '#202020' } }).composite(layers).png().toBuffer()
   return toBytes(sheet)
 }
 
@@ -203,6 +227,7 @@ export function safeFileKey(key: string): string {
 }
 
 const OVERLAY_FILE = /^(best|worst|random)-\d+-.*\.png$/
+const GROUP_TITLES: Record<OverlayGroup, string> = { best: 'highest cIoU', worst: 'lowest cIoU', random: 'a seeded random sample' }
 
 /**
  * Draw the selected items (see `selectOverlays`) into `<evalDir>/vis/`: `best-01-<key>.png`, ...,
@@ -215,20 +240,24 @@ export async function writeOverlays(evalDir: string, items: readonly OverlayItem
   await mkdir(dir, { recursive: true })
   const picks = selectOverlays(items, selection)
   const written: string[] = []
-  const pngs: Uint8Array[] = []
   const digits = Math.max(2, String(picks.length).length) // best-01 sorts before best-10 in any file browser
+  const byGroup = new Map<OverlayGroup, Uint8Array[]>()
   for (const { group, rank, item } of picks) {
     const png = await drawOverlay({ jpeg: item.jpeg, gtBoxes: item.gtBoxes, predBox: item.predBox, label: item.label, ciou: item.ciou })
     const path = join(dir, `${group}-${String(rank).padStart(digits, '0')}-${safeFileKey(item.key)}.png`)
     await writeFileAtomic(path, png)
     written.push(path)
-    pngs.push(png)
+    byGroup.set(group, [...(byGroup.get(group) ?? []), png])
   }
   const keep = new Set(written.map((p) => p.slice(dir.length + 1)))
   for (const name of await readdir(dir)) if (OVERLAY_FILE.test(name) && !keep.has(name)) await unlink(join(dir, name))
-  if (pngs.length === 0) return written
+  if (written.length === 0) return written
   const sheet = join(dir, 'contact-sheet.png')
-  await writeFileAtomic(sheet, await contactSheet(pngs))
+  const sections = OVERLAY_GROUPS.flatMap((group) => {
+    const images = byGroup.get(group) ?? []
+    return images.length === 0 ? [] : [{ title: `${group} ${images.length}: ${GROUP_TITLES[group]}`, images }]
+  })
+  await writeFileAtomic(sheet, await contactSheet(sections))
   return [...written, sheet]
 }
 

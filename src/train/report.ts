@@ -87,8 +87,12 @@ const asNumber = (v: unknown): number | undefined => (typeof v === 'number' ? v 
 
 function asTrainingLine(v: unknown): TrainingLine | undefined {
   if (!isRecord(v) || !(TRAINING_STAGES as readonly unknown[]).includes(v.stage) || !isRecord(v.losses)) return undefined
-  const numbers = ['epoch', 'step', 'lr', 'samplesPerSec', 'dataWaitMs', 'stepMs'].map((k) => asNumber(v[k]))
-  if (numbers.some((n) => n === undefined)) return undefined
+  const required = ['epoch', 'step', 'lr'].map((k) => asNumber(v[k]))
+  if (required.some((n) => n === undefined)) return undefined
+  // Classifier lines carry no timings (the stage is short and not timed per step): those read as NaN, a gap.
+  const timings = ['samplesPerSec', 'dataWaitMs', 'stepMs'].map((k) => (v[k] === undefined ? Number.NaN : asNumber(v[k])))
+  if (timings.some((n) => n === undefined)) return undefined
+  const numbers = [...required, ...timings]
   const losses: Record<string, number> = {}
   for (const [term, value] of Object.entries(v.losses)) {
     const n = asNumber(value)
@@ -202,7 +206,12 @@ function buildCharts(metrics: RunMetrics): Chart[] {
   if (metrics.training.length > 0) {
     charts.push({ file: 'lr.png', section: 'schedule', options: { title: 'Learning rate', series: perStage((l) => l.lr), xLabel: 'step within stage', yLabel: 'learning rate' } })
     charts.push({ file: 'samples-per-sec.png', section: 'schedule', options: { title: 'Throughput', series: perStage((l) => l.samplesPerSec), xLabel: 'step within stage', yLabel: 'samples / s' } })
-    charts.push({ file: 'data-wait-ms.png', section: 'schedule', options: { title: 'Data wait per step', series: perStage((l) => l.dataWaitMs), xLabel: 'step within stage', yLabel: 'ms waiting for data' } })
+    // The first TURN step waits for the batch worker to start (seconds), which would flatten every later step
+    // to the axis: it is left out of the chart and named in its title.
+    const firstTurn = turn[0]
+    const waits = turn.slice(1).map((l) => [l.step, l.dataWaitMs] as [number, number])
+    const title = firstTurn === undefined ? 'Data wait per step' : `Data wait per step (step ${firstTurn.step}, worker start-up: ${num(firstTurn.dataWaitMs)} ms, left out)`
+    if (waits.length > 0) charts.push({ file: 'data-wait-ms.png', section: 'schedule', options: { title, series: [{ name: 'turn', points: waits }], xLabel: 'step (TURN stage)', yLabel: 'ms waiting for data' } })
   }
   if (metrics.evals.length > 0) {
     const datasets = [...new Set(metrics.evals.map((e) => e.dataset))].sort()
@@ -335,6 +344,7 @@ function runSection(config: unknown): string {
   if (config.backend !== undefined) rows.push(`<tr><td>backend</td><td colspan="2">${esc(display(config.backend))}</td></tr>`)
   if (isRecord(config.datasets)) {
     for (const [name, ref] of Object.entries(config.datasets)) {
+      if (ref === null || ref === undefined) continue // an optional dataset the run did not have (no --dev)
       const dir = isRecord(ref) ? display(ref.dir) : display(ref)
       const version = isRecord(ref) ? display(ref.version) : ''
       rows.push(`<tr><td>dataset: ${esc(name)}</td><td>${esc(dir)}</td><td>${esc(version)}</td></tr>`)

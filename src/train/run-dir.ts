@@ -89,6 +89,20 @@ export class RunDir {
     return join(this.dir, 'eval', name)
   }
 
+  /**
+   * Remove what creating the run wrote: the whole folder when it did not exist before (`existed` false), else
+   * only the run's own files in it. For a run that failed before its first checkpoint.
+   */
+  async removeCreated(existed: boolean): Promise<void> {
+    if (!existed) {
+      await rm(this.dir, { recursive: true, force: true })
+      return
+    }
+    for (const name of ['config.json', 'metrics.jsonl', 'weights-source.jsonl', 'weights-intermediate.jsonl', 'vocab-map.json', CHECKPOINTS, 'best']) {
+      await rm(join(this.dir, name), { recursive: true, force: true })
+    }
+  }
+
   /** Whether the run was created (its config is written). */
   exists(): boolean {
     return existsSync(this.configPath)

@@ -1,6 +1,7 @@
 // `turnkit score`: predictions file + audio-image-boxes dataset -> the literature's cIoU@0.5 / AUC report.
 import { readFile } from 'node:fs/promises'
 import { openDataset } from '../dataset/dataset.js'
+import { ensureIntact } from '../dataset/verify.js'
 import { parsePredictions, scoreItems, type ScoredItem, type ScoreReport } from './score.js'
 
 /** Every item of an evaluation dataset with its ground-truth boxes (only those columns are read). */
@@ -17,7 +18,13 @@ export async function readEvaluationItems(dir: string): Promise<ScoredItem[]> {
 }
 
 /** Score the predictions file at `predsPath` against the dataset at `dir`. Throws naming the file on bad input. */
-export async function scoreDataset(predsPath: string, dir: string): Promise<ScoreReport> {
+export async function scoreDataset(
+  predsPath: string,
+  dir: string,
+  { verifyData = true, log = (line) => process.stderr.write(`${line}\n`) }: { verifyData?: boolean; log?: (line: string) => void } = {},
+): Promise<ScoreReport> {
+  if (verifyData) await ensureIntact(dir, (line) => log(`score: ${line}`))
+  else log('score: --no-verify-data: the dataset is read without checking its part files against the manifest')
   const predictions = parsePredictions(await readFile(predsPath, 'utf8'), predsPath)
   return scoreItems(await readEvaluationItems(dir), predictions)
 }

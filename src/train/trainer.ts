@@ -9,6 +9,8 @@
 // and resumed takes exactly the steps an uninterrupted run takes (bit-exact on the cpu backend).
 import * as tf from '@tensorflow/tfjs-core'
 import { mkdir } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { ensureIntact } from '../dataset/verify.js'
 import { resolve } from 'node:path'
 import { resolveTurnConfig, maskRatioAt, type TurnConfig } from '../model/config.js'
 import { createTurn, reconstructionMasks, type TurnModel, type LossTerm, type TurnBatch } from '../model/turn.js'
@@ -50,6 +52,8 @@ export type TrainJob = (NewRunJob | ResumeJob) & {
   log?: (line: string) => void
   /** Called after every stage-2 step with its metrics (tests, progress). */
   onStep?: (metrics: StepMetrics) => void
+  /** Check every dataset's part files against its manifest before training (default true). */
+  verifyData?: boolean
 }
 
 export interface StepMetrics {
@@ -225,6 +229,23 @@ export class NonFiniteLossError extends Error {
 export async function train(job: TrainJob): Promise<{ run: string; steps: number; best: BestScore | null }> {
   const log = job.log ?? ((line: string) => process.stderr.write(line + '\n'))
   const run = new RunDir('resume' in job ? job.resume : job.runDir)
+  const existed = existsSync(run.dir)
+  const datasets = 'resume' in job ? Object.values((await run.readConfig()).datasets).flatMap((d) => (d === null ? [] : [d.dir])) : [job.datasets.source, job.datasets.intermediate, ...(job.datasets.dev === null ? [] : [job.datasets.dev])]
+  // Every part file is checked against its manifest before the first step: a damaged dataset stops the run here,
+  // naming the file and the command that rebuilds it, instead of failing deep inside training.
+  if (job.verifyData === false) log('train: --no-verify-data: the datasets are read without checking their part files against the manifests')
+  else for (const dir of datasets) await ensureIntact(dir, (line) => log(`train: ${line}`))
+  try {
+    return await trainRun(job, run, log)
+  } catch (error) {
+    // A new run that fails before its first checkpoint has nothing to resume: leave no half-made run folder.
+    if (!('resume' in job) && !run.hasCheckpoint()) await run.removeCreated(existed)
+    throw error
+  }
+}
+
+/** Stage 1 (when not done yet) and stage 2 of `job` in `run`. */
+async function trainRun(job: TrainJob, run: RunDir, log: (line: string) => void): Promise<{ run: string; steps: number; best: BestScore | null }> {
   const created = 'resume' in job ? null : await createRun(run, job)
   const runConfig = created?.config ?? (await run.readConfig())
   const vocab = created ? created.vocab : await run.readVocabMap(runConfig)
