@@ -137,7 +137,7 @@ export async function runDemo({ out, tool, backend, scale = 'full', seed = DEMO_
   })
 
   log(`demo: 4/5 zero-resource evaluation on the audio-visual test set (audio -> box) (${elapsed()})`)
-  const evaluation = await evaluateRun(run, data('test'), { name: 'test', vis: join(run, 'eval', 'test') })
+  const evaluation = await evaluateRun(run, data('test'), { name: 'test', vis: join(run, 'eval', 'test'), log: (line) => log(`demo:   ${line}`) })
   log(`demo: 5/5 writing the report (${elapsed()})`)
   const report = await writeReport(run)
   log('')

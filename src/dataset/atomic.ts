@@ -2,7 +2,7 @@
 // name: a crash mid-write leaves at worst a `.tmp-*` file beside it, which nothing lists.
 
 import { randomBytes } from 'node:crypto'
-import { open, rename, unlink } from 'node:fs/promises'
+import { mkdir, open, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
 /**
@@ -58,5 +58,29 @@ async function syncDirectory(dir: string): Promise<void> {
     if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR') throw error
   } finally {
     await handle.close()
+  }
+}
+
+/**
+ * Create folder `path` and its missing parents. Unlike `mkdir(path, { recursive: true })`, which reports ENOENT on a
+ * read-only or forbidden parent, each missing level is created on its own, so the error is the real one (EROFS,
+ * EACCES, ENOTDIR, ENOSPC) and names the folder that could not be made.
+ */
+export async function makeDir(path: string): Promise<void> {
+  const missing: string[] = []
+  let at = path
+  for (;;) {
+    const info = await stat(at).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : Promise.reject(error)))
+    if (info !== null) {
+      if (!info.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), { code: 'ENOTDIR', path })
+      break
+    }
+    missing.unshift(at)
+    const parent = dirname(at)
+    if (parent === at) break
+    at = parent
+  }
+  for (const dir of missing) {
+    await mkdir(dir).catch((error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? undefined : Promise.reject(error)))
   }
 }

@@ -4,14 +4,14 @@
 // When every unit is there, `finish` writes the ledger and then the manifest, last: the dataset appears.
 // Resume (skip finished units), partitioned builds (units j % N == i into separate directories) and `merge`
 // follow from that order without any other state. See layout.ts for the file names.
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { readFile, readdir, rm, stat } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Row } from '../kinds/record.js'
 import type { RejectCode } from '../kinds/reject.js'
 import { canonicalJson, readJsonFile, type JsonObject } from '../formats/json.js'
 import { TOOL } from '../config.js'
-import { writeFileAtomic } from './atomic.js'
+import { makeDir, writeFileAtomic } from './atomic.js'
 import { sha256Bytes, sha256File, sha256Hex } from './hash.js'
 import {
   BUILD_FILE,
@@ -369,7 +369,7 @@ const defaultNote = (line: string): void => void process.stderr.write(`turnkit: 
  */
 async function prepareOutputDir(dir: string, note: (line: string) => void = defaultNote): Promise<DirLock> {
   await checkOutputDir(dir)
-  await mkdir(join(dir, STATE_DIR), { recursive: true })
+  await makeDir(join(dir, STATE_DIR))
   const lock = await lockDir(dir, note)
   try {
     await removeTemporaries(dir)
