@@ -2,10 +2,12 @@
 // stable; anything not exported here is internal and may change between versions.
 
 // Datasets: read, stream, verify, write.
-export { openDataset, Dataset, type RowGroupRef, type RowsOptions } from './dataset/dataset.js'
+export { openDataset, Dataset, type OpenPart, type RowGroupRef, type RowsOptions } from './dataset/dataset.js'
 export { ShardStream, SHARD_STREAM_DEFAULTS, type Cursor, type EpochCounts, type ShardStreamConfig, type StreamItem, type StreamStats } from './dataset/stream.js'
 export { DatasetWriter, type BuildIdentity, type BuildStatus, type DatasetWriterOptions, type LedgerLine, type UnitResult } from './dataset/writer.js'
-export { verifyDataset } from './dataset/verify.js'
+export { verifyDataset, type VerifyOptions } from './dataset/verify.js'
+export { openStore, isRemote, resolveLocation, StoreError, STORE_DEFAULTS, type Listing, type LocationKind, type ObjectInfo, type Store, type StoreOptions } from './dataset/storage.js'
+export { PartCache, CacheFullError, CACHE_DEFAULTS, defaultCacheDir, type CachedPart, type CacheOptions, type CacheStats, type DataOptions, type DataSettings, type PartRef } from './dataset/cache.js'
 export { readManifest, datasetVersion, MANIFEST_FORMAT, type Manifest, type RejectCounts, type SchemaRef } from './dataset/manifest.js'
 export { loadSchema, schemaHash, type FieldDef, type RecordSchema } from './dataset/schema.js'
 export { openParquet, readParquetRows, withParquet, type ParquetMetadata, type ParquetReader, type ReadOptions } from './dataset/parquet-reader.js'

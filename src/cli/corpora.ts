@@ -35,6 +35,7 @@ import { prepareDataset, type PrepareSummary, type SplitLeakPolicy } from '../et
 import type { ProgressSink } from '../etl/progress.js'
 import { loadSchema } from '../dataset/schema.js'
 import { openCorpus, type Corpus } from '../dataset/corpus.js'
+import { isRemote, resolveLocation, type StoreOptions } from '../dataset/storage.js'
 import { ConfigError } from '../config.js'
 import { suggest } from './options.js'
 import type { ShardCompression } from '../dataset/parquet-writer.js'
@@ -103,6 +104,8 @@ export interface PrepareCorpusOptions {
   tool?: { name: string; version: string }
   /** The command line that runs this preparation, for the advice a reader gives when a part is damaged. */
   command?: string
+  /** How s3:// and http(s):// locations of --src and --out are reached (endpoint, retries). */
+  store?: StoreOptions
   progress?: ProgressSink
 }
 
@@ -120,8 +123,8 @@ export async function prepareCorpus(corpus: CorpusName, options: PrepareCorpusOp
     }
   }
   const { resolved, settings } = kind.resolve(options.stage ?? {})
-  const source = await openCorpus(options.src, { followSymlinks })
-  await refuseOutputInside(options.out, options.src)
+  const source = await openCorpus(options.src, { followSymlinks, ...options.store })
+  if (!isRemote(options.src) && !isRemote(options.out)) await refuseOutputInside(options.out, options.src)
   return await prepareDataset({
     pipeline: corpus,
     schema: await loadSchema(entry.kind),
@@ -133,7 +136,8 @@ export async function prepareCorpus(corpus: CorpusName, options: PrepareCorpusOp
     splitOrder: entry.splits,
     stage: { ...kind.stage, options: resolved },
     settings: { ...settings, splits: splits ?? 'all', corpus: { followSymlinks, splitLeaks } },
-    outDir: resolve(options.out),
+    outDir: resolveLocation(options.out),
+    ...(options.store ? { store: options.store } : {}),
     shardRows,
     compression,
     workers,

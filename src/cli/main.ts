@@ -23,6 +23,8 @@ import { selectBackend } from '../model/backend.js'
 import { describeModel, formatModelDescription } from '../model/describe.js'
 import { resolveTurnConfig, TURN_PRESETS } from '../model/config.js'
 import { readManifest } from '../dataset/manifest.js'
+import { isRemote, resolveLocation, type StoreOptions } from '../dataset/storage.js'
+import { CACHE_DEFAULTS, type DataOptions } from '../dataset/cache.js'
 import { verifyDataset } from '../dataset/verify.js'
 import { inspectDataset, formatInspection } from '../dataset/inspect.js'
 import { SHARD_COMPRESSIONS } from '../dataset/parquet-writer.js'
@@ -32,6 +34,7 @@ import { TOKENIZER_DEFAULTS } from '../text/wordpiece.js'
 import { IMAGE_DEFAULTS } from '../image/image-stage.js'
 import { FIXTURE_DEFAULTS } from '../fixtures/types.js'
 import {
+  byteSizeOption,
   choiceOption,
   formatOptions,
   intOption,
@@ -120,7 +123,7 @@ function printSummary(corpus: string, s: BuildStatus & Partial<PrepareSummary>, 
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024) // this process and its worker threads
     process.stdout.write(JSON.stringify({ ...s, manifest: undefined, version: s.manifest?.version ?? null, rejectRatio: ratio, ok: !tooMany, peakRssMb }) + '\n')
   } else {
-    const rel = relative(process.cwd(), s.dir)
+    const rel = isRemote(s.dir) ? s.dir : relative(process.cwd(), s.dir)
     const where = rel === '' ? '.' : rel.startsWith('..') ? s.dir : rel
     const rejects = s.rejects.total > 0 ? ` (${formatCounts(s.rejects.byCode)})` : ''
     process.stdout.write(`prepare ${corpus}: ${s.inputs} inputs = ${s.rows} rows + ${s.rejects.total} rejects${rejects}\n`)
@@ -155,7 +158,7 @@ function commandLine(name: string, positionals: string[], values: Record<string,
   const given = new Set(args.flatMap((arg) => /^--([\w-]+)/.exec(arg)?.[1] ?? []))
   const flags = Object.entries(values).flatMap(([flag, value]) => {
     if (!given.has(flag) || value === undefined || value === false || (Array.isArray(value) && value.length === 0)) return []
-    const shown = flag === 'src' || flag === 'out' || flag === 'vocab' ? resolve(String(value)) : Array.isArray(value) ? value.join(',') : String(value)
+    const shown = flag === 'src' || flag === 'out' || flag === 'vocab' ? resolveLocation(String(value)) : Array.isArray(value) ? value.join(',') : String(value)
     return value === true ? [`--${flag}`] : [`--${flag}`, quote(shown)]
   })
   return ['turnkit', name, ...positionals.map(quote), ...flags].join(' ')
@@ -163,6 +166,18 @@ function commandLine(name: string, positionals: string[], values: Record<string,
 
 const readConfigFile = async (path: string): Promise<Record<string, unknown>> => (await readJsonFile(resolve(path))) as Record<string, unknown>
 const FIXTURE_FORMATS = ['wav', 'flac', 'm4a', 'mp3'] as const
+
+// How s3:// and http(s):// locations are reached, and where remote part files are cached (storage.ts, cache.ts).
+const STORE_OPTIONS = {
+  's3-endpoint': stringOption({ help: 'S3-compatible endpoint for s3:// locations (MinIO, Ceph RGW, R2, GCS interoperability); credentials come from the AWS chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, instance and container roles)', value: 'URL', defaultText: 'AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS' }),
+}
+const CACHE_OPTIONS = {
+  'cache-dir': stringOption({ help: 'where part files of s3:// and http(s):// datasets are cached (shared safely by concurrent runs; a warm cache is reused)', value: 'DIR', defaultText: '$TURNKIT_CACHE_DIR, $XDG_CACHE_HOME/turnkit, ~/.cache/turnkit' }),
+  'cache-limit': byteSizeOption({ help: 'bytes the cache may hold, least recently used parts evicted first; must hold the parts a reader is using (its current and next windows)', default: CACHE_DEFAULTS.cacheLimit, defaultText: '20G' }),
+}
+type DataFlags = OptionValues<typeof STORE_OPTIONS & typeof CACHE_OPTIONS>
+const storeOptions = (v: OptionValues<typeof STORE_OPTIONS>): StoreOptions => (v['s3-endpoint'] === undefined ? {} : { s3Endpoint: v['s3-endpoint'] })
+const dataOptions = (v: DataFlags): DataOptions => ({ ...storeOptions(v), ...(v['cache-dir'] === undefined ? {} : { cacheDir: resolve(v['cache-dir']) }), cacheLimit: v['cache-limit'] })
 
 const PRESET_OPTIONS = {
   preset: choiceOption({ help: 'TURN preset', choices: TURN_PRESETS, default: TRAIN_DEFAULTS.preset }),
@@ -212,11 +227,11 @@ const COMMANDS = {
   }),
   prepare: command({
     summary: 'turn a raw corpus into a versioned Parquet dataset',
-    synopsis: 'turnkit prepare <corpus> --src DIR --out DIR [options]',
-    notes: `  corpora: ${CORPUS_NAMES.join(', ')}`,
+    synopsis: 'turnkit prepare <corpus> --src LOCATION --out LOCATION [options]',
+    notes: `  corpora: ${CORPUS_NAMES.join(', ')}\n  A location is a folder, s3://bucket/prefix or (--src only) an http(s):// URL serving a JSON directory index.`,
     options: {
-      src: stringOption({ help: 'the raw corpus, in its distributed layout', value: 'DIR', required: true }),
-      out: stringOption({ help: 'the dataset directory to build, or to resume', value: 'DIR', required: true }),
+      src: stringOption({ help: 'the raw corpus, in its distributed layout', value: 'LOCATION', required: true }),
+      out: stringOption({ help: 'the dataset to build, or to resume: a folder or s3://bucket/prefix', value: 'LOCATION', required: true }),
       split: listOption({ help: 'only this split; repeat or comma-separate', defaultText: 'all' }),
       workers: intOption({ help: 'worker threads; never changes bytes', default: availableParallelism(), defaultText: 'the number of cores', min: 1 }),
       'shard-rows': intOption({ help: 'inputs per part file (a part has fewer rows when some inputs are rejected)', default: PREPARE_DEFAULTS.shardRows, min: 1 }),
@@ -240,6 +255,7 @@ const COMMANDS = {
       compression: choiceOption({ help: 'Parquet codec', choices: SHARD_COMPRESSIONS, default: PREPARE_DEFAULTS.compression, value: 'C' }),
       'on-split-leak': choiceOption({ help: 'a source item (YouTube id, image, audio file) in two splits: warn lists it in the summary and the manifest, reject turns the copies in earlier splits into split-leak rejects (the last split keeps it), error stops', choices: SPLIT_LEAK_POLICIES, default: 'warn' }),
       'follow-symlinks': switchOption({ help: 'open files that are links out of the corpus folder (recorded in the manifest); by default they are unsafe-path rejects' }),
+      ...STORE_OPTIONS,
       json: switchOption({ help: 'print the summary as one JSON line (with peakRssMb)' }),
       quiet: switchOption({ help: 'no progress output' }),
     },
@@ -259,6 +275,7 @@ const COMMANDS = {
         followSymlinks: v['follow-symlinks'],
         splitLeaks: v['on-split-leak'],
         command: commandLine('prepare', positionals, v, args),
+        store: storeOptions(v),
         shardRows: v['shard-rows'],
         compression: v.compression,
         part: resolvePart(v.part, v.parts, process.env),
@@ -271,41 +288,41 @@ const COMMANDS = {
   }),
   merge: command({
     summary: 'join datasets built with --part i/N into one dataset',
-    synopsis: 'turnkit merge <dir> [<dir> ...] --out DIR',
-    notes: '  The parts must come from the same corpus listing and settings; the result is byte-identical to a single run.',
-    options: { out: stringOption({ help: 'the merged dataset (may be one of the parts)', value: 'DIR', required: true }) },
+    synopsis: 'turnkit merge <location> [<location> ...] --out LOCATION',
+    notes: '  The parts must come from the same corpus listing and settings; the result is byte-identical to a single run.\n  Parts and --out may be folders or s3:// prefixes; within one S3 endpoint part files are copied server-side.',
+    options: { out: stringOption({ help: 'the merged dataset (may be one of the parts)', value: 'LOCATION', required: true }), ...STORE_OPTIONS },
     async run(dirs, v) {
       if (dirs.length === 0) throw new UsageError('expected part directories')
-      const summary = await DatasetWriter.merge(dirs.map((d) => resolve(d)), resolve(v.out))
+      const summary = await DatasetWriter.merge(dirs.map((d) => resolveLocation(d)), resolveLocation(v.out), storeOptions(v))
       return printSummary(summary.manifest?.pipeline.name ?? 'merge', summary, Infinity, false)
     },
   }),
   verify: command({
     summary: 'recompute every hash and row count of a dataset',
-    synopsis: 'turnkit verify <dir>',
-    notes: '  Exit 0 when every part file matches the manifest (size, sha256, rows), counts add up and the version recomputes; else exit 1 naming each bad file.',
-    options: {},
-    async run(positionals) {
-      const dir = onePositional(positionals, 'dataset directory')
-      const problems = await verifyDataset(resolve(dir))
+    synopsis: 'turnkit verify <location>',
+    notes: '  Exit 0 when every part file matches the manifest (size, sha256, rows), counts add up and the version recomputes; else exit 1 naming each bad file.\n  A remote dataset is downloaded through the part cache to be hashed.',
+    options: { ...STORE_OPTIONS, ...CACHE_OPTIONS },
+    async run(positionals, v) {
+      const dir = onePositional(positionals, 'dataset location')
+      const problems = await verifyDataset(resolveLocation(dir), dataOptions(v))
       if (problems.length > 0) {
         for (const p of problems) process.stderr.write(`verify: ${p}\n`)
         process.stderr.write(`verify: ${dir} FAILED (${problems.length} problem${problems.length > 1 ? 's' : ''}); rebuild the named files with the same prepare command\n`)
         return 1
       }
-      const manifest = await readManifest(resolve(dir))
+      const manifest = await readManifest(resolveLocation(dir), storeOptions(v))
       process.stdout.write(`verify: ${dir} OK: ${manifest.shards.length} part files, ${manifest.rows} rows, version ${manifest.version}\n`)
       return 0
     },
   }),
   train: command({
     summary: 'train TURN on prepared datasets (both stages), or resume a run',
-    synopsis: 'turnkit train --source DIR --intermediate DIR --out RUN [options]\nturnkit train --resume RUN',
-    notes: '  Backend: tfjs-node-gpu, tfjs-node, wasm, cpu, the first that loads; TURNKIT_BACKEND=node-gpu|node|wasm|cpu forces one.',
+    synopsis: 'turnkit train --source LOCATION --intermediate LOCATION --out RUN [options]\nturnkit train --resume RUN',
+    notes: '  Backend: tfjs-node-gpu, tfjs-node, wasm, cpu, the first that loads; TURNKIT_BACKEND=node-gpu|node|wasm|cpu forces one.\n  Datasets may be folders, s3:// prefixes or https:// URLs; remote part files are fetched ahead into the cache.',
     options: {
-      source: stringOption({ help: 'image-text-box dataset (refcoco, refcoco+, refcocog, referitgame, flickr30k-entities)', value: 'DIR' }),
-      intermediate: stringOption({ help: 'audio-text dataset (audiocaps, clotho)', value: 'DIR' }),
-      dev: stringOption({ help: 'audio-image-boxes dataset to choose best/ on (e.g. flickr-soundnet)', value: 'DIR', defaultText: 'none: best/ = last' }),
+      source: stringOption({ help: 'image-text-box dataset (refcoco, refcoco+, refcocog, referitgame, flickr30k-entities)', value: 'LOCATION' }),
+      intermediate: stringOption({ help: 'audio-text dataset (audiocaps, clotho)', value: 'LOCATION' }),
+      dev: stringOption({ help: 'audio-image-boxes dataset to choose best/ on (e.g. flickr-soundnet)', value: 'LOCATION', defaultText: 'none: best/ = last' }),
       out: stringOption({ help: 'the run directory to create', value: 'RUN' }),
       resume: stringOption({ help: 'continue this run from its last checkpoint (every other option comes from the run)', value: 'RUN' }),
       ...PRESET_OPTIONS,
@@ -325,15 +342,18 @@ const COMMANDS = {
       'max-steps': optionalIntOption({ help: 'stop after N steps of stage 2 (the schedule is unchanged; smoke runs)', min: 1 }),
       'max-non-finite': intOption({ help: 'stop after N non-finite losses in a row', default: TRAIN_DEFAULTS.maxNonFinite, min: 1 }),
       'no-verify-data': switchOption({ help: "read the data without checking every part file's size and sha256 against the manifest first (a warning says so)" }),
+      ...STORE_OPTIONS,
+      ...CACHE_OPTIONS,
     },
     async run(positionals, v) {
       noPositionals(positionals)
       const backend = await selectBackend()
+      const data = dataOptions(v)
       const report = (result: { run: string; steps: number; best: { ciouAt05: number; step: number } | null }): number => {
         process.stdout.write(`train: ${result.run} at step ${result.steps}${result.best ? `, best dev cIoU@0.5 ${(100 * result.best.ciouAt05).toFixed(1)} at step ${result.best.step}` : ''}\n`)
         return 0
       }
-      if (v.resume !== undefined) return report(await train({ resume: resolve(v.resume), backend: backend.name, tool: TOOL, verifyData: !v['no-verify-data'] }))
+      if (v.resume !== undefined) return report(await train({ resume: resolve(v.resume), backend: backend.name, tool: TOOL, verifyData: !v['no-verify-data'], data }))
       if (v.source === undefined || v.intermediate === undefined || v.out === undefined) throw new UsageError('--source DIR --intermediate DIR --out RUN are required (or --resume RUN)')
       if (existsSync(resolve(v.out, 'config.json'))) throw new UsageError(`${v.out} already holds a run: continue it with --resume ${v.out}, or choose another --out`)
       const settings: Partial<TrainSettings> = {
@@ -358,11 +378,12 @@ const COMMANDS = {
       return report(
         await train({
           runDir: resolve(v.out),
-          datasets: { source: resolve(v.source), intermediate: resolve(v.intermediate), dev: v.dev === undefined ? null : resolve(v.dev) },
+          datasets: { source: resolveLocation(v.source), intermediate: resolveLocation(v.intermediate), dev: v.dev === undefined ? null : resolveLocation(v.dev) },
           settings,
           backend: backend.name,
           tool: TOOL,
           verifyData: !v['no-verify-data'],
+          data,
         }),
       )
     },
@@ -386,16 +407,18 @@ const COMMANDS = {
       '  the centre-box and random-box baselines.',
     options: {
       run: stringOption({ help: 'the run directory', value: 'RUN', required: true }),
-      data: stringOption({ help: 'an audio-image-boxes dataset', value: 'DIR', required: true }),
+      data: stringOption({ help: 'an audio-image-boxes dataset: a folder, s3:// or https://', value: 'LOCATION', required: true }),
       vis: stringOption({ help: 'draw overlays (ground truth green, prediction red) of the 8 best, 8 worst and 8 random items and a contact sheet into OUT/vis/', value: 'OUT' }),
       name: stringOption({ help: 'name of the evaluation under RUN/eval/', value: 'NAME', defaultText: "the dataset's pipeline" }),
       json: switchOption({ help: 'print the scores as one JSON line' }),
       'no-verify-data': switchOption({ help: "read the data without checking every part file's size and sha256 against the manifest first (a warning says so)" }),
+      ...STORE_OPTIONS,
+      ...CACHE_OPTIONS,
     },
     async run(positionals, v) {
       noPositionals(positionals)
       await selectBackend()
-      const result = await evaluateRun(resolve(v.run), resolve(v.data), { name: v.name, vis: v.vis === undefined ? undefined : resolve(v.vis), verifyData: !v['no-verify-data'] })
+      const result = await evaluateRun(resolve(v.run), resolveLocation(v.data), { name: v.name, vis: v.vis === undefined ? undefined : resolve(v.vis), verifyData: !v['no-verify-data'], data: dataOptions(v) })
       process.stdout.write(v.json ? JSON.stringify({ overall: result.report.overall, baselines: result.baselines, dir: result.dir }) + '\n' : result.table)
       return 0
     },
@@ -420,28 +443,32 @@ const COMMANDS = {
       '  MUSIC-Solo normalized boxes; masks on a 224x224 grid. Items without a prediction count as cIoU 0.',
     options: {
       pred: stringOption({ help: 'the predictions', value: 'FILE', required: true }),
-      data: stringOption({ help: 'an audio-image-boxes dataset (vggss, music-solo, flickr-soundnet)', value: 'DIR', required: true }),
+      data: stringOption({ help: 'an audio-image-boxes dataset (vggss, music-solo, flickr-soundnet): a folder, s3:// or https://', value: 'LOCATION', required: true }),
       json: switchOption({ help: 'print the report as one JSON line' }),
       'no-verify-data': switchOption({ help: "read the data without checking every part file's size and sha256 against the manifest first (a warning says so)" }),
+      ...STORE_OPTIONS,
+      ...CACHE_OPTIONS,
     },
     async run(positionals, v) {
       noPositionals(positionals)
-      const report = await scoreDataset(resolve(v.pred), resolve(v.data), { verifyData: !v['no-verify-data'] })
+      const report = await scoreDataset(resolve(v.pred), resolveLocation(v.data), { verifyData: !v['no-verify-data'], data: dataOptions(v) })
       process.stdout.write(v.json ? JSON.stringify({ ...report, perItem: undefined }) + '\n' : formatScoreTable(report))
       return 0
     },
   }),
   inspect: command({
     summary: 'show a dataset: schema, version, counts, rejects by reason, a few rows',
-    synopsis: 'turnkit inspect <dir> [--rows N] [--json]',
+    synopsis: 'turnkit inspect <location> [--rows N] [--json]',
     options: {
       rows: intOption({ help: 'rows to show', default: 3, min: 0 }),
       json: switchOption({ help: 'print the inspection as one JSON line' }),
       'no-verify-data': switchOption({ help: "read the data without checking every part file's size and sha256 against the manifest first (a warning says so)" }),
+      ...STORE_OPTIONS,
+      ...CACHE_OPTIONS,
     },
     async run(positionals, v) {
-      const dir = onePositional(positionals, 'dataset directory')
-      const report = await inspectDataset(resolve(dir), { rows: v.rows, verifyData: !v['no-verify-data'] })
+      const dir = onePositional(positionals, 'dataset location')
+      const report = await inspectDataset(resolveLocation(dir), { rows: v.rows, verifyData: !v['no-verify-data'], data: dataOptions(v) })
       process.stdout.write(v.json ? JSON.stringify(report) + '\n' : formatInspection(report))
       return 0
     },

@@ -70,6 +70,26 @@ function numericOption<T extends number | undefined>(spec: NumberSpec & { defaul
   }
 }
 
+/** Bytes as people write them: 5000000, 500M, 20G, 1.5T (powers of 1000), 8GiB (powers of 1024). NaN when malformed. */
+export function parseByteSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?\s*$/i.exec(text)
+  if (m === null) return NaN
+  const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase())
+  return Math.round(Number(m[1]) * (m[3] ? 1024 : 1000) ** power)
+}
+
+/** A size in bytes with a default (see parseByteSize). */
+export function byteSizeOption(spec: { help: string; default: number; defaultText?: string }): OptionSpec<number> {
+  return {
+    kind: 'string', value: 'BYTES', help: spec.help, defaultText: spec.defaultText ?? String(spec.default),
+    read: (raw, flag) => {
+      if (raw === undefined) return spec.default
+      const n = parseByteSize(String(raw))
+      return Number.isFinite(n) && n > 0 ? n : bad(flag, raw, 'a size in bytes > 0 (5000000, 500M, 20G, 8GiB)')
+    },
+  }
+}
+
 /** A string flag (a path, a name); `required` makes its absence a usage error. */
 export function stringOption(spec: { help: string; value?: string; required: true }): OptionSpec<string>
 export function stringOption(spec: { help: string; value?: string; required?: false; defaultText?: string }): OptionSpec<string | undefined>

@@ -4,8 +4,12 @@
 // `linkdir -> /tmp/other`, `captions.csv -> /etc/passwd`) is refused before anything reads it, unless the user
 // asked for `followSymlinks`. A media file that fails the check is its item's `unsafe-path` reject; a metadata
 // file that fails it is an error naming the file.
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises'
-import { join, resolve, sep } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { lstat, mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { extname, join, resolve, sep } from 'node:path'
+import { isRemote, openStore, StoreError, type Store, type StoreOptions } from './storage.js'
 import { safeRelativePath } from '../kinds/paths.js'
 import type { RejectCode } from '../kinds/reject.js'
 import { decodeText } from '../formats/text.js'
@@ -13,7 +17,13 @@ import { parseJson, parseJsonLines } from '../formats/json.js'
 
 /** A corpus file resolved for opening, or why it cannot be. */
 export type CorpusFile =
-  | { ok: true; /** a local path that stays inside the corpus (or, with followSymlinks, wherever its links lead) */ path: string }
+  | {
+      ok: true
+      /** a local path that stays inside the corpus (or, with followSymlinks, wherever its links lead) */
+      path: string
+      /** give the path back when done with it: a remote corpus' file was fetched into scratch and is deleted */
+      release(): Promise<void>
+    }
   | { ok: false; code: Extract<RejectCode, 'missing-file' | 'unsafe-path' | 'unreadable'>; message: string }
 
 /** A file a pipeline asked for that may not be read: outside the corpus, missing, or not a regular file. */
@@ -72,7 +82,8 @@ export interface Corpus {
  * Open the corpus at a local folder. Throws naming the folder when it does not exist or is not a folder (a
  * corpus that is not there must never list as empty).
  */
-export async function openCorpus(location: string, { followSymlinks = false }: { followSymlinks?: boolean } = {}): Promise<Corpus> {
+export async function openCorpus(location: string, { followSymlinks = false, ...storeOptions }: { followSymlinks?: boolean } & StoreOptions = {}): Promise<Corpus> {
+  if (isRemote(location)) return await RemoteCorpus.open(openStore(location, storeOptions))
   const dir = resolve(location)
   let real: string
   try {
@@ -130,7 +141,7 @@ class LocalCorpus implements Corpus {
     }
     const info = await stat(real)
     if (!info.isFile()) return { ok: false, code: 'unreadable', message: `${relative} is not a regular file` }
-    return { ok: true, path: real }
+    return { ok: true, path: real, release: async () => undefined }
   }
 
   private async checked(relative: string): Promise<string> {
@@ -178,5 +189,96 @@ class LocalCorpus implements Corpus {
         return { name, kind: e.isDirectory() ? 'directory' : 'file' }
       })
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+}
+
+/**
+ * A corpus in an object store (s3://) or behind an HTTP(S) mirror with JSON directory listings. Metadata is read
+ * into memory; a media file is fetched into a scratch folder of this process when the runner asks for it and
+ * deleted when it is released, so the disk holds only the items in flight, however large the corpus.
+ */
+class RemoteCorpus implements Corpus {
+  readonly followSymlinks = false // an object store has no links
+
+  private constructor(
+    private readonly store: Store,
+    private readonly scratch: string,
+  ) {}
+
+  static async open(store: Store): Promise<RemoteCorpus> {
+    const { files, folders } = await store.list('')
+    if (files.length === 0 && folders.length === 0) {
+      throw new Error(`${store.location}: nothing there (no objects under it): give --src the location the corpus was uploaded to`)
+    }
+    const scratch = await mkdtemp(join(tmpdir(), 'turnkit-scratch-'))
+    // The scratch folder goes when the process does, however it ends.
+    process.once('exit', () => rmSync(scratch, { recursive: true, force: true }))
+    return new RemoteCorpus(store, scratch)
+  }
+
+  get location(): string {
+    return this.store.location
+  }
+
+  private checkedKey(relative: string): string | null {
+    return relative === '' ? '' : safeRelativePath(relative)
+  }
+
+  async exists(relative: string): Promise<boolean> {
+    const key = this.checkedKey(relative)
+    if (key === null) return false
+    if ((await this.store.info(key)) !== null) return true
+    const { files, folders } = await this.store.list(key) // a folder exists when something is under it
+    return files.length > 0 || folders.length > 0
+  }
+
+  async file(relative: string): Promise<CorpusFile> {
+    const key = this.checkedKey(relative)
+    if (key === null) return { ok: false, code: 'unsafe-path', message: `${relative} leaves the corpus folder; not opened` }
+    const path = join(this.scratch, `${randomBytes(8).toString('hex')}${extname(key)}`)
+    try {
+      await this.store.download(key, path)
+    } catch (error) {
+      await rm(path, { force: true })
+      if (error instanceof StoreError && error.code === 'not-found') return { ok: false, code: 'missing-file', message: `${relative} does not exist` }
+      if (error instanceof StoreError && error.code !== 'unavailable') return { ok: false, code: 'unreadable', message: `${relative}: ${error.message}` }
+      throw error // the store is unreachable: no item can be judged, the run stops naming the object
+    }
+    return { ok: true, path, release: () => rm(path, { force: true }) }
+  }
+
+  async readBytes(relative: string): Promise<Uint8Array> {
+    const key = this.checkedKey(relative)
+    if (key === null) throw new CorpusFileError(relative, 'unsafe-path', `${relative} leaves the corpus folder; not read`)
+    try {
+      return await this.store.read(key)
+    } catch (error) {
+      if (error instanceof StoreError && error.code === 'not-found') throw new CorpusFileError(relative, 'missing-file', `${relative} does not exist (in ${this.location})`)
+      throw error
+    }
+  }
+
+  async readText(relative: string): Promise<string> {
+    return decodeText(await this.readBytes(relative)).text
+  }
+
+  async readJson(relative: string): Promise<unknown> {
+    return parseJson(await this.readText(relative), relative)
+  }
+
+  async readJsonLines(relative: string): Promise<ReturnType<typeof parseJsonLines>> {
+    return parseJsonLines(await this.readText(relative))
+  }
+
+  async list(relative: string, { recursive = false }: { recursive?: boolean } = {}): Promise<CorpusEntry[]> {
+    const key = this.checkedKey(relative)
+    if (key === null) throw new CorpusFileError(relative, 'unsafe-path', `${relative} leaves the corpus folder; not listed`)
+    const walk = async (at: string, prefix: string): Promise<CorpusEntry[]> => {
+      const { files, folders } = await this.store.list(at)
+      const here: CorpusEntry[] = [...files.map((f) => ({ name: prefix + f.name, kind: 'file' as const })), ...(recursive ? [] : folders.map((f) => ({ name: prefix + f, kind: 'directory' as const })))]
+      if (recursive) for (const folder of folders) here.push(...(await walk(at === '' ? folder : `${at}/${folder}`, `${prefix}${folder}/`)))
+      return here
+    }
+    return (await walk(key, '')).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 }

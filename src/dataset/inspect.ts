@@ -1,5 +1,5 @@
 // `turnkit inspect`: what a dataset is, at a glance: schema, version, counts, rejects by reason, a few rows.
-import { openDataset } from './dataset.js'
+import { type DataOptions, openDataset } from './dataset.js'
 import { ensureIntact } from './verify.js'
 import type { Manifest } from './manifest.js'
 
@@ -26,11 +26,11 @@ function summarise(value: unknown): unknown {
 /** Read a dataset's manifest, its first `rows` rows and first ledger lines. Throws naming the file when unreadable. */
 export async function inspectDataset(
   dir: string,
-  { rows = 3, verifyData = true, log = (line) => process.stderr.write(`${line}\n`) }: { rows?: number; verifyData?: boolean; log?: (line: string) => void } = {},
+  { rows = 3, verifyData = true, data = {}, log = (line) => process.stderr.write(`${line}\n`) }: { rows?: number; verifyData?: boolean; data?: DataOptions; log?: (line: string) => void } = {},
 ): Promise<Inspection> {
-  if (verifyData) await ensureIntact(dir, (line) => log(`inspect: ${line}`))
+  if (verifyData) await ensureIntact(dir, (line) => log(`inspect: ${line}`), data)
   else log('inspect: --no-verify-data: the dataset is read without checking its part files against the manifest')
-  const dataset = await openDataset(dir)
+  const dataset = await openDataset(dir, data)
   const sample: Record<string, unknown>[] = []
   if (rows > 0) {
     for await (const row of dataset.rows()) {

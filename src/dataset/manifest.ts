@@ -10,11 +10,9 @@
 //     "source": { "fingerprint": "sha256:...", "inputs": 12 }, "tool": { "name": "turnkit", "version": "0.1.0" },
 //     "version": "sha256:..." }
 
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { REJECT_CODES, type RejectCode } from '../kinds/reject.js'
 import { TOOL } from '../config.js'
-import { writeFileAtomic } from './atomic.js'
+import { openStore, StoreError, type Store, type StoreOptions } from './storage.js'
 import { LEDGER_FILE, MANIFEST_FILE } from './layout.js'
 import { sha256Bytes } from './hash.js'
 import type { ShardEntry } from './parquet-writer.js'
@@ -163,27 +161,30 @@ export function buildManifest(parts: ManifestParts): Manifest {
 }
 
 /**
- * Write `<dir>/manifest.json` atomically: keys sorted at every level, 2-space indent, trailing newline.
- * Throws when the manifest is inconsistent (see `manifestProblems`), before writing anything, or the fs error.
+ * Write `manifest.json` into `location` (a folder, an s3:// prefix, or its store), atomically: keys sorted at every
+ * level, 2-space indent, trailing newline. Throws when the manifest is inconsistent (see `manifestProblems`),
+ * before writing anything, or the store's error.
  */
-export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+export async function writeManifest(location: string | Store, manifest: Manifest): Promise<void> {
+  const store = typeof location === 'string' ? openStore(location) : location
   const problems = manifestProblems(manifest)
-  if (problems.length > 0) throw new Error(`writeManifest: ${join(dir, MANIFEST_FILE)}: ${problems.join('; ')}`)
-  await writeFileAtomic(join(dir, MANIFEST_FILE), `${sortedJsonPretty(manifest)}\n`)
+  if (problems.length > 0) throw new Error(`writeManifest: ${store.describe(MANIFEST_FILE)}: ${problems.join('; ')}`)
+  await store.write(MANIFEST_FILE, `${sortedJsonPretty(manifest)}\n`)
 }
 
 /**
- * Read and check `<dir>/manifest.json`. Returns it typed.
- * Throws naming the file: missing (no dataset there, or the build did not finish), not JSON, another format, or
- * inconsistent (each problem listed, e.g. `shards[2].sha256 must be "sha256:" + 64 hex digits`).
+ * Read and check `manifest.json` of `location` (a folder, an s3:// prefix, an https:// URL, or its store).
+ * Returns it typed. Throws naming the object: missing (no dataset there, or its build has not finished), not
+ * JSON, another format, or inconsistent (each problem listed); or the store's error (no bucket, access denied).
  */
-export async function readManifest(dir: string): Promise<Manifest> {
-  const path = join(dir, MANIFEST_FILE)
+export async function readManifest(location: string | Store, options: StoreOptions = {}): Promise<Manifest> {
+  const store = typeof location === 'string' ? openStore(location, options) : location
+  const path = store.describe(MANIFEST_FILE)
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = new TextDecoder().decode(await store.read(MANIFEST_FILE))
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (error instanceof StoreError && error.code === 'not-found') {
       throw new Error(`manifest: ${path} not found: not a turnkit dataset, or its build has not finished`)
     }
     throw error
@@ -193,6 +194,9 @@ export async function readManifest(dir: string): Promise<Manifest> {
     value = JSON.parse(text)
   } catch (error) {
     throw new Error(`manifest: ${path} is not valid JSON: ${(error as Error).message}`)
+  }
+  if ((value as { format?: unknown } | null)?.format === 'turnkit-dataset/1') {
+    throw new Error(`manifest: ${path} is format turnkit-dataset/1 (before the ledger was part of the version): rebuild it with the same turnkit prepare command`)
   }
   const problems = manifestProblems(value)
   if (problems.length > 0) throw new Error(`manifest: ${path}: ${problems.join('; ')}`)

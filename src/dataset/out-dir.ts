@@ -1,10 +1,11 @@
 // Before a byte is written into a dataset directory: it must be turnkit's to write (absent, empty, or a build of
 // turnkit's own), and no other process may be building it. Nothing of the user's is ever overwritten, and two
 // `prepare` processes on one `--out` never both build every unit.
+import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
-import { open, readdir, readFile, rm, stat, utimes } from 'node:fs/promises'
+import { stat, utimes } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { StoreError, type Store } from './storage.js'
 import { BUILD_FILE, isTemporaryName, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, STATE_DIR } from './layout.js'
 
 /** The names a dataset directory may hold; anything else is the user's and is never touched. */
@@ -12,29 +13,34 @@ const OWN_NAMES = new Set([MANIFEST_FILE, LEDGER_FILE, STATE_DIR, 'README.md'])
 const isOwnName = (name: string): boolean => OWN_NAMES.has(name) || /^part-\d{5,}\.parquet$/.test(name) || isTemporaryName(name)
 
 /**
- * Check that `dir` may be written as a dataset: it does not exist, or is an empty folder, or holds only a
- * dataset's own files with the build record turnkit keeps. Throws naming what is there and what to do.
+ * Check that `store` may be written as a dataset: it does not exist, or is an empty folder (or prefix), or holds
+ * only a dataset's own files with the build record turnkit keeps. Throws naming what is there and what to do.
  */
-export async function checkOutputDir(dir: string): Promise<void> {
-  let names: string[]
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new Error(`${dir} is a file, not a folder: give --out a new or empty folder`)
-    names = await readdir(dir)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') return
-    if (code === 'ENOTDIR') throw new Error(`${dir}: a part of this path is a file, not a folder: give --out a path under a folder`)
-    throw error
+export async function checkOutputDir(store: Store): Promise<void> {
+  if (store.kind === 'http') throw new StoreError('read-only', store.location, `${store.location}: an http(s) location is read-only: write to a local folder or an s3:// location`)
+  const local = store.localPath('')
+  if (local !== null) {
+    try {
+      if (!(await stat(local)).isDirectory()) throw new Error(`${local} is a file, not a folder: give --out a new or empty folder`)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') return
+      if (code === 'ENOTDIR') throw new Error(`${local}: a part of this path is a file, not a folder: give --out a path under a folder`)
+      throw error
+    }
   }
+  const { files, folders } = await store.list('')
+  const names = [...files.map((f) => f.name), ...folders]
   const foreign = names.filter((name) => !isOwnName(name)).sort()
+  const where = store.location
   if (foreign.length > 0) {
     const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, and ${foreign.length - 5} more` : '')
-    throw new Error(`${dir} holds files that are not a turnkit dataset (${shown}): nothing there is overwritten; give --out a new or empty folder`)
+    throw new Error(`${where} holds files that are not a turnkit dataset (${shown}): nothing there is overwritten; give --out a new or empty folder`)
   }
-  const built = await stat(join(dir, STATE_DIR, BUILD_FILE)).then(() => true, () => false)
+  const built = (await store.info(`${STATE_DIR}/${BUILD_FILE}`)) !== null
   const datasetFiles = names.filter((name) => name !== STATE_DIR)
   if (!built && datasetFiles.length > 0) {
-    throw new Error(`${dir} holds ${datasetFiles.sort().slice(0, 3).join(', ')} but no ${STATE_DIR}/${BUILD_FILE}: not a build this turnkit can resume, so nothing is overwritten; give --out a new or empty folder`)
+    throw new Error(`${where} holds ${datasetFiles.sort().slice(0, 3).join(', ')} but no ${STATE_DIR}/${BUILD_FILE}: not a build this turnkit can resume, so nothing is overwritten; give --out a new or empty folder`)
   }
 }
 
@@ -43,6 +49,8 @@ interface LockHolder {
   pid: number
   host: string
   since: string
+  /** random, per lock taken: a retried exclusive put whose first answer was lost finds its own lock */
+  token?: string
 }
 
 /** A held lock on a dataset directory; `release` it when the build stops. */
@@ -64,49 +72,47 @@ export function releaseHeldLocksSync(): void {
 }
 
 /**
- * Take `<dir>/.turnkit/lock`, created exclusively with this process' pid and host, and refreshed every
+ * Take `.turnkit/lock` of `store`, created exclusively (on S3 by a conditional put; stores without conditional
+ * writes, such as s3rver, make the lock best-effort) with this process' pid and host, and refreshed every
  * LOCK_HEARTBEAT_MS while held. When another process holds it, throws naming that process. A lock left by a
  * process that is gone (same host and its pid not running, or not refreshed for LOCK_STALE_MS, as after a
  * machine was lost) is taken over, and `note` says so.
  */
-export async function lockDir(dir: string, note: (line: string) => void): Promise<DirLock> {
-  const path = join(dir, STATE_DIR, LOCK_FILE)
-  const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() }
+export async function lockDir(store: Store, note: (line: string) => void): Promise<DirLock> {
+  const key = `${STATE_DIR}/${LOCK_FILE}`
+  const where = store.location
+  const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex') }
+  const readHolder = (): Promise<LockHolder | null> => store.read(key).then((bytes) => JSON.parse(new TextDecoder().decode(bytes)) as LockHolder, () => null)
   for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, 'wx')
-      try {
-        await handle.writeFile(JSON.stringify(me) + '\n')
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      held.add(path)
+    if ((await store.writeNew(key, JSON.stringify(me) + '\n')) || (await readHolder())?.token === me.token) {
+      const local = store.localPath(key)
+      if (local !== null) held.add(local)
       const heartbeat = setInterval(() => {
+        // A fresh time on the lock says its holder is alive; a missed beat only makes it look older.
         const now = new Date()
-        void utimes(path, now, now).catch(() => undefined) // a missed beat only makes the lock look older
+        const beat = local !== null ? utimes(local, now, now) : store.write(key, JSON.stringify(me) + '\n')
+        void beat.catch(() => undefined)
       }, LOCK_HEARTBEAT_MS)
       heartbeat.unref()
       return {
         release: async () => {
           clearInterval(heartbeat)
-          held.delete(path)
-          await rm(path, { force: true })
+          if (local !== null) held.delete(local)
+          await store.remove(key)
         },
       }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     }
-    const holder = await readFile(path, 'utf8').then((t) => JSON.parse(t) as LockHolder, () => null)
-    const age = Date.now() - (await stat(path).then((s) => s.mtimeMs, () => 0))
+    const holder = await readHolder()
+    const info = await store.info(key)
+    const age = Date.now() - (info?.modifiedMs ?? 0)
     const gone = holder === null || (holder.host === me.host && !isRunning(holder.pid)) || age > LOCK_STALE_MS
     if (!gone) {
-      throw new Error(`${dir} is being built by process ${holder.pid} on ${holder.host} since ${holder.since} (${STATE_DIR}/${LOCK_FILE}): wait for it to finish, or delete the lock if that process is gone`)
+      throw new Error(`${where} is being built by process ${holder.pid} on ${holder.host} since ${holder.since} (${STATE_DIR}/${LOCK_FILE}): wait for it to finish, or delete the lock if that process is gone`)
     }
-    note(`${dir}: taking over the lock of process ${holder?.pid ?? '?'} on ${holder?.host ?? '?'}, which is no longer running`)
-    await rm(path, { force: true })
+    note(`${where}: taking over the lock of process ${holder?.pid ?? '?'} on ${holder?.host ?? '?'}, which is no longer running`)
+    await store.remove(key)
   }
-  throw new Error(`${dir}: could not take ${STATE_DIR}/${LOCK_FILE}: another process took it first`)
+  throw new Error(`${where}: could not take ${STATE_DIR}/${LOCK_FILE}: another process took it first`)
 }
 
 function isRunning(pid: number): boolean {

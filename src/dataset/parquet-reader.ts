@@ -51,11 +51,11 @@ export interface ParquetReader {
 
 /**
  * Open a Parquet file (a path, or its bytes) for lazy reads: reads the footer and, when `schema` is given, checks
- * the file's Arrow schema against it. Throws naming the file when it is not Parquet, and naming the file and
+ * the file's Arrow schema against it. `name` is how errors name the file (default: the path). Throws naming the file when it is not Parquet, and naming the file and
  * field when its schema differs (missing, extra or reordered field, other type, other nullability).
  */
-export async function openParquet(source: string | Uint8Array, { schema }: { schema?: RecordSchema } = {}): Promise<ParquetReader> {
-  const name = typeof source === 'string' ? source : '(in-memory file)'
+export async function openParquet(source: string | Uint8Array, { schema, name: givenName }: { schema?: RecordSchema; name?: string } = {}): Promise<ParquetReader> {
+  const name = givenName ?? (typeof source === 'string' ? source : '(in-memory file)')
   const file = await openFile(source, name)
   let closed = false
   try {
@@ -110,7 +110,7 @@ export async function openParquet(source: string | Uint8Array, { schema }: { sch
 }
 
 /** Open `source`, run `use` on it, and close it whatever happens. Returns what `use` returns. */
-export async function withParquet<T>(source: string | Uint8Array, options: { schema?: RecordSchema }, use: (reader: ParquetReader) => Promise<T>): Promise<T> {
+export async function withParquet<T>(source: string | Uint8Array, options: { schema?: RecordSchema; name?: string }, use: (reader: ParquetReader) => Promise<T>): Promise<T> {
   const reader = await openParquet(source, options)
   try {
     return await use(reader)

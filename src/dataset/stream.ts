@@ -15,11 +15,9 @@
 // A shuffle buffer that fills and drains (webdataset's `shuffle(n)`) would make item k depend on every earlier
 // read; windows make item k depend only on (seed, epoch, k), so `seek` reads just the window holding k.
 
-import { join } from 'node:path'
 import { resolveConfig } from '../config.js'
-import type { Dataset, RowGroupRef } from './dataset.js'
+import type { Dataset, OpenPart, RowGroupRef } from './dataset.js'
 import type { Manifest } from './manifest.js'
-import { openParquet, type ParquetReader } from './parquet-reader.js'
 import { rngFor, shuffleInPlace } from '../random.js'
 import type { Row } from '../kinds/record.js'
 
@@ -97,6 +95,8 @@ interface LoadedWindow {
 
 interface WindowEntry {
   blocks: number
+  /** the part files its blocks are in (acquired when the window's load starts, released when it is) */
+  parts: number[]
   promise: Promise<LoadedWindow>
   /** the read finished (either way): its row groups are in memory or gone, not in flight */
   settled: boolean
@@ -111,14 +111,19 @@ interface WindowEntry {
  * Not reentrant: await each `next()` before calling it again.
  */
 export class ShardStream {
-  readonly dir: string
+  /** the dataset's location */
+  readonly location: string
   readonly manifest: Manifest
   readonly config: ShardStreamConfig
   /** every (part file, row group) in natural order */
   readonly blocks: readonly RowGroupRef[]
   /** rows in the dataset */
   readonly rows: number
-  private readonly parts: ParquetReader[]
+  private readonly dataset: Dataset
+  // Part files in use by some held window, opened once (a remote one fetched into the cache) and released when
+  // no window holds them: a window's parts are fetched as soon as its load is planned, ahead of its read.
+  private readonly parts = new Map<number, { users: number; open: Promise<OpenPart> }>()
+  private readonly releasing = new Set<Promise<unknown>>()
   private current: Cursor = { epoch: 0, position: 0 }
   private readonly plans = new Map<number, EpochPlan>()
   private readonly windows = new Map<string, WindowEntry>()
@@ -127,18 +132,18 @@ export class ShardStream {
   // peak, and a shard handle must not be freed while a read borrows it.
   private readChain: Promise<unknown> = Promise.resolve()
 
-  private constructor(dataset: Dataset, config: ShardStreamConfig, parts: ParquetReader[]) {
-    this.dir = dataset.dir
+  private constructor(dataset: Dataset, config: ShardStreamConfig) {
+    this.location = dataset.location
+    this.dataset = dataset
     this.manifest = dataset.manifest
     this.config = config
-    this.parts = parts
     this.blocks = dataset.rowGroups
     this.rows = dataset.manifest.rows
   }
 
   /**
-   * A stream over `dataset` (use `dataset.stream(config)`): opens each part file's footer again for the stream's
-   * own reads. Throws on a bad setting (ConfigError naming it) or a part file that cannot be opened.
+   * A stream over `dataset` (use `dataset.stream(config)`). Opens no part file until a window needs it. Throws on a
+   * bad setting (ConfigError naming it).
    */
   static async open(dataset: Dataset, config: Partial<ShardStreamConfig> = {}): Promise<ShardStream> {
     const resolved = resolveConfig('ShardStream', SHARD_STREAM_DEFAULTS, config, {
@@ -146,15 +151,7 @@ export class ShardStream {
       windowBlocks: (v) => (Number.isInteger(v) && v > 0 ? undefined : 'must be a positive integer'),
       prefetchWindows: (v) => (Number.isInteger(v) && v >= 0 ? undefined : 'must be an integer >= 0'),
     })
-    // Each part file stays open for the stream's life: a window reads row groups of any of them.
-    const parts: ParquetReader[] = []
-    try {
-      for (const entry of dataset.manifest.shards) parts.push(await openParquet(join(dataset.dir, entry.file)))
-    } catch (error) {
-      for (const part of parts) part.close()
-      throw error
-    }
-    const stream = new ShardStream(dataset, resolved, parts)
+    const stream = new ShardStream(dataset, resolved)
     if (resolved.counts instanceof Uint32Array) stream.checkCounts(resolved.counts, 'counts')
     return stream
   }
@@ -186,7 +183,7 @@ export class ShardStream {
       throw new Error(`ShardStream.seek: cursor ${JSON.stringify(cursor)} must hold integers >= 0`)
     }
     const length = this.epochLength(epoch)
-    if (position > length) throw new Error(`ShardStream.seek: position ${position} is past the end of epoch ${epoch} (${length} items) in ${this.dir}`)
+    if (position > length) throw new Error(`ShardStream.seek: position ${position} is past the end of epoch ${epoch} (${length} items) in ${this.location}`)
     this.current = { epoch, position }
   }
 
@@ -201,7 +198,7 @@ export class ShardStream {
       epoch += 1
       position = 0
       plan = this.plan(epoch)
-      if (plan.length === 0) throw new Error(`ShardStream: epoch ${epoch} of ${this.dir} has no items (every count is 0)`)
+      if (plan.length === 0) throw new Error(`ShardStream: epoch ${epoch} of ${this.location} has no items (every count is 0)`)
     }
     const w = windowAt(plan, position)
     const window = await this.acquire(plan, w)
@@ -227,17 +224,19 @@ export class ShardStream {
   }
 
   /**
-   * Release every held window and, once reads in flight have finished, every shard handle. The stream cannot be
+   * Release every held window and, once reads in flight have finished, every part file. The stream cannot be
    * read afterwards.
    */
   async close(): Promise<void> {
     for (const key of [...this.windows.keys()]) this.release(key)
     await this.readChain
-    for (const part of this.parts) part.close()
+    await Promise.all([...this.parts.values()].map((p) => p.open.then((o) => o.release(), () => undefined)))
+    this.parts.clear()
+    await Promise.all([...this.releasing])
   }
 
   private checkCounts(counts: Uint32Array, what: string): void {
-    if (counts.length !== this.rows) throw new Error(`ShardStream: ${what} has ${counts.length} entries, ${this.dir} has ${this.rows} rows`)
+    if (counts.length !== this.rows) throw new Error(`ShardStream: ${what} has ${counts.length} entries, ${this.location} has ${this.rows} rows`)
   }
 
   // Plans are cheap (block ids and sums), but built from counts that may be drawn per epoch; keep the two most
@@ -324,7 +323,11 @@ export class ShardStream {
     this.counters.windowLoads += 1
     this.counters.rowGroupsHeld += window.blocks.length
     this.counters.maxRowGroupsHeld = Math.max(this.counters.maxRowGroupsHeld, this.counters.rowGroupsHeld)
-    const entry: WindowEntry = { blocks: window.blocks.length, promise: Promise.resolve({ order: new Uint32Array(0), rows: new Map() }), settled: false, released: false }
+    const parts = [...new Set(window.blocks.map((b) => this.blocks[b].part))]
+    const entry: WindowEntry = { blocks: window.blocks.length, parts, promise: Promise.resolve({ order: new Uint32Array(0), rows: new Map() }), settled: false, released: false }
+    // Fetching starts now, in parallel, ahead of the read (which waits its turn behind earlier windows).
+    const opened = new Map(parts.map((part) => [part, this.acquirePart(part)]))
+    for (const open of opened.values()) open.catch(() => undefined) // awaited below; not an unhandled rejection meanwhile
     entry.promise = this.readChain.then(async (): Promise<LoadedWindow> => {
       const rows = new Map<number, Row[]>()
       if (entry.released) return { order: new Uint32Array(0), rows } // dropped by a seek before its turn came
@@ -332,12 +335,13 @@ export class ShardStream {
       for (const b of window.blocks) {
         const { part, rowGroup } = this.blocks[b]
         this.counters.rowGroupReads += 1
-        rows.set(b, await this.parts[part].readRowGroup(rowGroup))
+        rows.set(b, await (await (opened.get(part) as Promise<OpenPart>)).reader.readRowGroup(rowGroup))
       }
       return { order, rows }
     })
     const settle = (): void => {
       entry.settled = true
+      if (entry.released) for (const part of entry.parts) this.releasePart(part)
     }
     // Marks the promise handled too: a prefetch may fail before anyone awaits it, and Node would then abort the
     // process. The error still reaches the caller that awaits this window.
@@ -353,9 +357,33 @@ export class ShardStream {
     const done = (): void => {
       this.counters.rowGroupsHeld -= entry.blocks
     }
-    // Rows in flight still occupy memory until the read settles, so count them as held until then.
-    if (entry.settled) done()
-    else entry.promise.then(done, done)
+    // Rows in flight still occupy memory until the read settles, so count them as held until then; its part
+    // files are released then too (by `settle`), as a read may still borrow them.
+    if (entry.settled) {
+      done()
+      for (const part of entry.parts) this.releasePart(part)
+    } else entry.promise.then(done, done)
+  }
+
+  private acquirePart(part: number): Promise<OpenPart> {
+    let held = this.parts.get(part)
+    if (held === undefined) {
+      held = { users: 0, open: this.dataset.openPart(part) }
+      this.parts.set(part, held)
+    }
+    held.users += 1
+    return held.open
+  }
+
+  private releasePart(part: number): void {
+    const held = this.parts.get(part)
+    if (held === undefined) return
+    held.users -= 1
+    if (held.users > 0) return
+    this.parts.delete(part)
+    const done = held.open.then((o) => o.release(), () => undefined).catch(() => undefined)
+    this.releasing.add(done)
+    void done.finally(() => this.releasing.delete(done))
   }
 
   /** The block holding global row `index` (binary search over firstRow). */

@@ -4,14 +4,14 @@
 // When every unit is there, `finish` writes the ledger and then the manifest, last: the dataset appears.
 // Resume (skip finished units), partitioned builds (units j % N == i into separate directories) and `merge`
 // follow from that order without any other state. See layout.ts for the file names.
-import { readFile, readdir, rm, stat } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
+import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Row } from '../kinds/record.js'
 import type { RejectCode } from '../kinds/reject.js'
-import { canonicalJson, readJsonFile, type JsonObject } from '../formats/json.js'
+import { canonicalJson, parseJson, type JsonObject } from '../formats/json.js'
 import { TOOL } from '../config.js'
-import { makeDir, writeFileAtomic } from './atomic.js'
+import { makeDir } from './atomic.js'
+import { openStore, StoreError, type Store, type StoreOptions } from './storage.js'
 import { sha256Bytes, sha256File, sha256Hex } from './hash.js'
 import {
   BUILD_FILE,
@@ -118,7 +118,17 @@ export interface WriteDatasetOptions extends Omit<DatasetWriterOptions, 'source'
   tool?: { name: string; version: string }
 }
 
-const readJson = async <T>(path: string): Promise<T> => (await readJsonFile(path)) as T
+/** A JSON object of a store, or null when it does not exist. */
+async function readJson<T>(store: Store, key: string): Promise<T | null> {
+  try {
+    return parseJson(new TextDecoder().decode(await store.read(key)), store.describe(key)) as T
+  } catch (error) {
+    if (error instanceof StoreError && error.code === 'not-found') return null
+    throw error
+  }
+}
+
+const stateKey = (name: string): string => `${STATE_DIR}/${name}`
 
 /**
  * Writes one dataset directory unit by unit (see the top of this file). Open with `DatasetWriter.open`; write
@@ -126,7 +136,7 @@ const readJson = async <T>(path: string): Promise<T> => (await readJsonFile(path
  */
 export class DatasetWriter {
   private constructor(
-    readonly dir: string,
+    readonly store: Store,
     readonly identity: BuildIdentity,
     private readonly schema: RecordSchema | null,
     private readonly encoding: { compression: ShardCompression; rowGroupRows: number },
@@ -134,17 +144,24 @@ export class DatasetWriter {
     private readonly lock: DirLock,
   ) {}
 
+  /** Where the dataset is being written, as a location string. */
+  get dir(): string {
+    return this.store.location
+  }
+
   /** Let another process build the directory (the lock is released); the writer cannot write afterwards. */
   async close(): Promise<void> {
     await this.lock.release()
   }
 
   /**
-   * Open `dir` for a build: create it, delete temporaries a killed writer left, and record the build's identity
-   * (or, when `dir` already holds a build, check that it is this one). Throws when `dir` holds another build,
-   * naming every setting that differs.
+   * Open `location` (a folder or an s3:// prefix) for a build: refuse it when it holds anything but a turnkit build,
+   * take its lock, delete temporaries a killed writer left, and record the build's identity (or, when it already
+   * holds a build, check that it is this one). Throws when it holds another build, naming every setting that
+   * differs.
    */
-  static async open(dir: string, options: DatasetWriterOptions): Promise<DatasetWriter> {
+  static async open(location: string | Store, options: DatasetWriterOptions & StoreOptions): Promise<DatasetWriter> {
+    const store = typeof location === 'string' ? openStore(location, options) : location
     const compression = options.compression ?? ENCODE_DEFAULTS.compression
     const rowGroupRows = options.rowGroupRows ?? ENCODE_DEFAULTS.rowGroupRows
     const shards: JsonObject = { shardRows: options.shardRows, compression, rowGroupRows }
@@ -157,20 +174,19 @@ export class DatasetWriter {
       shardRows: options.shardRows,
       leaks: [...(options.leaks ?? [])],
     }
-    const lock = await prepareOutputDir(dir, options.note)
+    const lock = await prepareOutputDir(store, options.note)
     try {
-      const identityPath = join(dir, STATE_DIR, BUILD_FILE)
-      if (existsSync(identityPath)) {
-        const existing = await readJson<BuildIdentity>(identityPath)
+      const existing = await readJson<BuildIdentity>(store, stateKey(BUILD_FILE))
+      if (existing !== null) {
         if (canonicalJson(existing) !== canonicalJson(identity)) {
-          throw new Error(`${dir} already holds a different build (${identityDifference(existing, identity)}): use another --out, or delete it to start over`)
+          throw new Error(`${store.location} already holds a different build (${identityDifference(existing, identity)}): use another --out, or delete it to start over`)
         }
       } else {
-        await writeFileAtomic(identityPath, JSON.stringify(identity, null, 2) + '\n')
+        await store.write(stateKey(BUILD_FILE), JSON.stringify(identity, null, 2) + '\n')
       }
       // The tool that built the units goes into the manifest, also when another process merges them.
-      await writeFileAtomic(join(dir, STATE_DIR, ENVIRONMENT_FILE), JSON.stringify({ tool: options.tool, command: options.command ?? null }) + '\n')
-      return new DatasetWriter(dir, identity, options.schema, { compression, rowGroupRows }, options.tool, lock)
+      await store.write(stateKey(ENVIRONMENT_FILE), JSON.stringify({ tool: options.tool, command: options.command ?? null }) + '\n')
+      return new DatasetWriter(store, identity, options.schema, { compression, rowGroupRows }, options.tool, lock)
     } catch (error) {
       await lock.release()
       throw error
@@ -183,7 +199,7 @@ export class DatasetWriter {
    * last. The source fingerprint is the sha256 of the inputs' keys. Returns the finished build.
    * Throws what `open` and `writeUnit` throw, and on a key that is both a row and a reject.
    */
-  static async write(dir: string, options: WriteDatasetOptions): Promise<BuildStatus> {
+  static async write(location: string | Store, options: WriteDatasetOptions & StoreOptions): Promise<BuildStatus> {
     const { rows, rejects = [], shardRows = 1000, tool = TOOL, ...rest } = options
     const key = options.schema.sortKey
     const inputs = [...rows.map((row) => ({ key: String(row[key]), row })), ...rejects.map((line) => ({ key: line.key, reject: line }))]
@@ -191,7 +207,7 @@ export class DatasetWriter {
     for (let i = 1; i < inputs.length; i++) if (inputs[i]!.key === inputs[i - 1]!.key) throw new Error(`DatasetWriter.write: key '${inputs[i]!.key}' is given twice`)
     const units = Math.ceil(inputs.length / shardRows)
     const fingerprint = sha256Bytes(inputs.map((input) => input.key).join('\n'))
-    const writer = await DatasetWriter.open(dir, { ...rest, source: { fingerprint, inputs: inputs.length }, units, shardRows, tool })
+    const writer = await DatasetWriter.open(location, { ...rest, source: { fingerprint, inputs: inputs.length }, units, shardRows, tool })
     try {
       for (let unit = 0; unit < units; unit++) {
         const part = inputs.slice(unit * shardRows, (unit + 1) * shardRows)
@@ -204,28 +220,26 @@ export class DatasetWriter {
   }
 
   /**
-   * The units a resumed build may keep: those whose result is on disk and whose part file has the recorded size
-   * and sha256 (hashed again, so a damaged part is never kept). `damaged` lists the units whose result is there
+   * The units a resumed build may keep: those whose result is there and whose part file has the recorded size
+   * and sha256 (a local part is hashed again, so a damaged part is never kept; an object store's part is checked
+   * by size and the sha256 recorded with it when it was written). `damaged` lists the units whose result is there
    * but whose part file is missing or differs, with the reason: they are rebuilt.
    */
   async finishedUnits(): Promise<{ finished: Set<number>; damaged: { unit: number; file: string; reason: string }[] }> {
     const finished = new Set<number>()
     const damaged: { unit: number; file: string; reason: string }[] = []
-    for (const [unit, result] of await readUnitResults(this.dir)) {
+    for (const [unit, result] of await readUnitResults(this.store)) {
       if (unit >= this.identity.units) continue
       if (result.shard === null) {
         finished.add(unit)
         continue
       }
-      const path = join(this.dir, result.shard.file)
       let reason: string | null = null
-      try {
-        const size = (await stat(path)).size
-        if (size !== result.shard.bytes) reason = `${size} bytes, ${result.shard.bytes} expected`
-        else if ((await sha256File(path)) !== result.shard.sha256) reason = 'sha256 mismatch'
-      } catch {
-        reason = 'missing'
-      }
+      const info = await this.store.info(result.shard.file)
+      const local = this.store.localPath(result.shard.file)
+      if (info === null) reason = 'missing'
+      else if (info.size !== result.shard.bytes) reason = `${info.size} bytes, ${result.shard.bytes} expected`
+      else if ((local !== null ? await sha256File(local) : info.sha256) !== result.shard.sha256) reason = 'sha256 mismatch'
       if (reason === null) finished.add(unit)
       else damaged.push({ unit, file: result.shard.file, reason })
     }
@@ -238,7 +252,7 @@ export class DatasetWriter {
    * Throws what `encodeShard` throws (a row that does not fit the schema) or the fs error.
    */
   async writeUnit(unit: number, { rows, rejects, inputs }: { rows: readonly Row[]; rejects: readonly LedgerLine[]; inputs: number }): Promise<UnitResult> {
-    if (this.schema === null) throw new Error(`DatasetWriter: ${this.dir} was opened to merge, not to write units`)
+    if (this.schema === null) throw new Error(`DatasetWriter: ${this.store.location} was opened to merge, not to write units`)
     if (!Number.isInteger(unit) || unit < 0 || unit >= this.identity.units) throw new Error(`DatasetWriter: unit ${unit} is not in [0, ${this.identity.units})`)
     if (rows.length + rejects.length !== inputs) throw new Error(`DatasetWriter: unit ${unit}: ${rows.length} rows + ${rejects.length} rejects is not its ${inputs} inputs`)
     const file = partFileName(unit)
@@ -246,13 +260,13 @@ export class DatasetWriter {
     if (rows.length > 0) {
       const bytes = await encodeShard(this.schema, rows, this.encoding)
       // Part file first, unit result last: a result on disk means its part file is complete.
-      await writeFileAtomic(join(this.dir, file), bytes)
+      await this.store.write(file, bytes)
       shard = { file, rows: rows.length, bytes: bytes.length, sha256: `sha256:${sha256Hex(bytes)}` }
     } else {
-      await rm(join(this.dir, file), { force: true }) // every input of this unit was rejected
+      if ((await this.store.info(file)) !== null) await this.store.remove(file) // every input of this unit was rejected
     }
     const result: UnitResult = { unit, inputs, rows: rows.length, shard, rejects: [...rejects] }
-    await writeFileAtomic(join(this.dir, STATE_DIR, unitFileName(unit)), JSON.stringify(result) + '\n')
+    await this.store.write(stateKey(unitFileName(unit)), JSON.stringify(result) + '\n')
     return result
   }
 
@@ -261,14 +275,14 @@ export class DatasetWriter {
    * becomes visible. Otherwise report the partial build. Returns the directory's status.
    */
   async finish(): Promise<BuildStatus> {
-    const results = await readUnitResults(this.dir)
+    const results = await readUnitResults(this.store)
     const counts = totals(results.values())
-    const base = { dir: this.dir, unitsTotal: this.identity.units, ...counts }
+    const base = { dir: this.store.location, unitsTotal: this.identity.units, ...counts }
     for (let unit = 0; unit < this.identity.units; unit++) if (!results.has(unit)) return { ...base, status: 'partial' }
     const ordered = [...results.values()].sort((a, b) => a.unit - b.unit)
     const lines = ordered.flatMap((r) => r.rejects)
     const ledger = lines.map((line) => JSON.stringify(line) + '\n').join('')
-    await writeFileAtomic(join(this.dir, LEDGER_FILE), ledger)
+    await this.store.write(LEDGER_FILE, ledger)
     const manifest = buildManifest({
       schema: this.identity.schema,
       pipeline: { name: this.identity.pipeline, settings: this.identity.settings },
@@ -280,70 +294,74 @@ export class DatasetWriter {
       ledger: { sha256: sha256Bytes(ledger), lines: lines.length },
       leaks: this.identity.leaks,
     })
-    await writeManifest(this.dir, manifest)
+    await writeManifest(this.store, manifest)
     return { ...base, status: 'complete', manifest }
   }
 
   /**
-   * Merge the directories of a partitioned build (`--part i/N`) into `outDir`: part files and unit results are
-   * copied as they are, so the result is byte-identical to a single build over the whole listing. `outDir` may
-   * be one of `dirs`. Throws naming the directory when one is not a build, comes from another build (settings or
-   * listing differ), disagrees with another on a unit, or when units are missing from all of them.
+   * Merge the directories of a partitioned build (`--part i/N`) into `out` (folders or s3:// prefixes): part files
+   * and unit results are copied as they are (server-side within one S3 endpoint), so the result is byte-identical
+   * to a single build over the whole listing. `out` may be one of the parts. Throws naming the location when one
+   * is not a build, comes from another build (settings or listing differ), disagrees with another on a unit, or
+   * when units are missing from all of them, naming the missing units.
    */
-  static async merge(dirs: readonly string[], outDir: string, note: (line: string) => void = defaultNote): Promise<BuildStatus> {
-    if (dirs.length === 0) throw new Error('merge: no directories given')
+  static async merge(parts: readonly string[], out: string, { note = defaultNote, ...options }: StoreOptions & { note?: (line: string) => void } = {}): Promise<BuildStatus> {
+    if (parts.length === 0) throw new Error('merge: no directories given')
+    const target = openStore(out, options)
     let identity: BuildIdentity | undefined
     let tool: { name: string; version: string } | undefined
-    const seen = new Map<number, { dir: string; sha256: string | null }>()
-    const copies: { from: string; to: string }[] = []
-    for (const dir of dirs) {
-      const buildPath = join(dir, STATE_DIR, BUILD_FILE)
-      if (!existsSync(buildPath)) throw new Error(`${dir} is not a turnkit prepare output (no ${STATE_DIR}/${BUILD_FILE})`)
-      const build = await readJson<BuildIdentity>(buildPath)
+    const seen = new Map<number, { from: string; sha256: string | null }>()
+    const copies: { from: Store; key: string }[] = []
+    for (const part of parts) {
+      const store = openStore(part, options)
+      const build = await readJson<BuildIdentity>(store, stateKey(BUILD_FILE))
+      if (build === null) throw new Error(`${store.location} is not a turnkit prepare output (no ${STATE_DIR}/${BUILD_FILE})`)
       identity ??= build
-      if (canonicalJson(build) !== canonicalJson(identity)) throw new Error(`${dir} was built from another listing or with other settings than ${dirs[0]}: only parts of one build can be merged`)
-      tool ??= (await readJson<{ tool: { name: string; version: string } }>(join(dir, STATE_DIR, ENVIRONMENT_FILE))).tool
-      for (const [unit, result] of await readUnitResults(dir)) {
+      if (canonicalJson(build) !== canonicalJson(identity)) throw new Error(`${store.location} was built from another listing or with other settings than ${parts[0]}: only parts of one build can be merged`)
+      tool ??= (await readJson<{ tool: { name: string; version: string } }>(store, stateKey(ENVIRONMENT_FILE)))?.tool
+      for (const [unit, result] of await readUnitResults(store)) {
         const sha = result.shard?.sha256 ?? null
         const previous = seen.get(unit)
         if (previous !== undefined) {
-          if (previous.sha256 !== sha) throw new Error(`merge: unit ${unit} differs between ${previous.dir} and ${dir}`)
+          if (previous.sha256 !== sha) throw new Error(`merge: unit ${unit} differs between ${previous.from} and ${store.location}`)
           continue
         }
-        seen.set(unit, { dir, sha256: sha })
-        if (dir === outDir) continue
-        if (result.shard) copies.push({ from: join(dir, result.shard.file), to: join(outDir, result.shard.file) })
-        copies.push({ from: join(dir, STATE_DIR, unitFileName(unit)), to: join(outDir, STATE_DIR, unitFileName(unit)) })
+        seen.set(unit, { from: store.location, sha256: sha })
+        if (store.location === target.location) continue
+        if (result.shard) copies.push({ from: store, key: result.shard.file })
+        copies.push({ from: store, key: stateKey(unitFileName(unit)) })
       }
     }
     const build = identity as BuildIdentity
     const missing = Array.from({ length: build.units }, (_, u) => u).filter((u) => !seen.has(u))
-    if (missing.length > 0) throw new Error(`merge: units ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''} are in none of the given directories: build the missing parts first`)
-    const lock = await prepareOutputDir(outDir, note)
+    if (missing.length > 0) {
+      throw new Error(`merge: units ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''} are in none of the given directories: build the missing parts first (with --part i/N, unit j belongs to part j % N)`)
+    }
+    const lock = await prepareOutputDir(target, note)
     try {
-      const existing = join(outDir, STATE_DIR, BUILD_FILE)
-      if (existsSync(existing) && canonicalJson(await readJson<BuildIdentity>(existing)) !== canonicalJson(build)) {
-        throw new Error(`${outDir} already holds a different build: merge into a new folder or into one of the parts`)
+      const existing = await readJson<BuildIdentity>(target, stateKey(BUILD_FILE))
+      if (existing !== null && canonicalJson(existing) !== canonicalJson(build)) {
+        throw new Error(`${target.location} already holds a different build: merge into a new folder or into one of the parts`)
       }
-      await writeFileAtomic(existing, JSON.stringify(build, null, 2) + '\n')
-      await writeFileAtomic(join(outDir, STATE_DIR, ENVIRONMENT_FILE), JSON.stringify({ tool, command: null }) + '\n')
+      await target.write(stateKey(BUILD_FILE), JSON.stringify(build, null, 2) + '\n')
+      await target.write(stateKey(ENVIRONMENT_FILE), JSON.stringify({ tool, command: null }) + '\n')
       // Part file before its unit result, as writeUnit does, so a merge killed midway leaves a resumable directory.
-      for (const { from, to } of copies) await writeFileAtomic(to, await readFile(from))
-      return await new DatasetWriter(outDir, build, null, ENCODE_DEFAULTS, tool as { name: string; version: string }, lock).finish()
+      for (const { from, key } of copies) await target.copyFrom(from, key, key)
+      return await new DatasetWriter(target, build, null, ENCODE_DEFAULTS, tool as { name: string; version: string }, lock).finish()
     } finally {
       await lock.release()
     }
   }
 }
 
-/** Every unit result present in `dir`, by unit number. */
-export async function readUnitResults(dir: string): Promise<Map<number, UnitResult>> {
+/** Every unit result present in `store`, by unit number. */
+export async function readUnitResults(store: Store): Promise<Map<number, UnitResult>> {
   const results = new Map<number, UnitResult>()
-  const state = join(dir, STATE_DIR)
-  if (!existsSync(state)) return results
-  for (const name of (await readdir(state)).sort()) {
+  for (const { name } of (await store.list(STATE_DIR)).files) {
     const unit = unitOfFileName(name)
-    if (unit !== undefined) results.set(unit, await readJson<UnitResult>(join(state, name)))
+    if (unit === undefined) continue
+    const result = await readJson<UnitResult>(store, stateKey(name))
+    if (result !== null) results.set(unit, result)
   }
   return results
 }
@@ -364,15 +382,16 @@ function totals(results: Iterable<UnitResult>): { inputs: number; rows: number; 
 const defaultNote = (line: string): void => void process.stderr.write(`turnkit: ${line}\n`)
 
 /**
- * Make `dir` ready to be written: refuse it when it holds anything but a turnkit build (checkOutputDir), create
- * it, take its lock, and delete temporaries a killed writer left. Returns the lock.
+ * Make `store` ready to be written: refuse it when it holds anything but a turnkit build (checkOutputDir), create
+ * it, take its lock, and delete temporaries a killed local writer left. Returns the lock.
  */
-async function prepareOutputDir(dir: string, note: (line: string) => void = defaultNote): Promise<DirLock> {
-  await checkOutputDir(dir)
-  await makeDir(join(dir, STATE_DIR))
-  const lock = await lockDir(dir, note)
+async function prepareOutputDir(store: Store, note: (line: string) => void = defaultNote): Promise<DirLock> {
+  await checkOutputDir(store)
+  const local = store.localPath('')
+  if (local !== null) await makeDir(join(local, STATE_DIR))
+  const lock = await lockDir(store, note)
   try {
-    await removeTemporaries(dir)
+    if (local !== null) await removeTemporaries(local)
   } catch (error) {
     await lock.release()
     throw error

@@ -8,6 +8,7 @@ import { isReject, type Reject } from '../kinds/reject.js'
 import { SOURCE_ITEM_IDS, type Row, type SourceRecord, type StageItem } from '../kinds/record.js'
 import type { SplitLeak } from '../dataset/manifest.js'
 import type { Corpus } from '../dataset/corpus.js'
+import type { StoreOptions } from '../dataset/storage.js'
 import { DatasetWriter, type BuildStatus, type LedgerLine } from '../dataset/writer.js'
 import type { RecordSchema } from '../dataset/schema.js'
 import { compareSortKeys, type ShardCompression } from '../dataset/parquet-writer.js'
@@ -36,6 +37,7 @@ export interface PrepareJob<R extends SourceRecord> {
   stage: StageSpec
   /** Every setting of the pipeline that changes output bytes (sample rate, n_mels, vocabulary hash, ...). */
   settings: JsonObject
+  /** The dataset's location: a local folder or an s3:// prefix. */
   outDir: string
   /** Inputs per part file (a part holds fewer rows when some inputs are rejected). */
   shardRows: number
@@ -49,6 +51,8 @@ export interface PrepareJob<R extends SourceRecord> {
   tool: { name: string; version: string }
   /** The command that rebuilds the dataset, kept for the message a reader shows when a part is damaged. */
   command?: string
+  /** How an s3:// `outDir` is reached (endpoint, retries). */
+  store?: StoreOptions
   progress?: ProgressSink
 }
 
@@ -136,6 +140,7 @@ export async function prepareDataset<R extends SourceRecord>(job: PrepareJob<R>)
     compression: job.compression ?? 'zstd',
     tool: job.tool,
     ...(job.command === undefined ? {} : { command: job.command }),
+    ...job.store,
   })
   try {
     return { ...(await buildUnits(job, writer, items)), cleanedTexts }
@@ -177,19 +182,25 @@ async function buildUnits<R extends SourceRecord>(job: PrepareJob<R>, writer: Da
             // Every file the record names is checked here, once, for every kind: it exists, is a regular file and
             // stays inside the corpus. The stage only ever opens the paths it is handed.
             const files: Record<string, string> = {}
-            for (const relative of job.files(item)) {
-              const file = await job.corpus.file(relative)
-              if (!file.ok) {
-                progress.tick(true)
-                return { reject: toLedgerLine({ kind: 'reject', key: item.key, stage: 'read', code: file.code, message: file.message }, relative) }
-              }
-              files[relative] = file.path
-            }
+            const releases: (() => Promise<void>)[] = []
             let result: Row | Reject
             try {
-              result = await pool.run({ record: item, files } satisfies StageItem<R>)
-            } catch (err) {
-              throw new Error(`stage failed on ${item.key} (${item.source}): ${err instanceof Error ? err.message : String(err)}`)
+              for (const relative of job.files(item)) {
+                const file = await job.corpus.file(relative)
+                if (!file.ok) {
+                  progress.tick(true)
+                  return { reject: toLedgerLine({ kind: 'reject', key: item.key, stage: 'read', code: file.code, message: file.message }, relative) }
+                }
+                files[relative] = file.path
+                releases.push(file.release)
+              }
+              try {
+                result = await pool.run({ record: item, files } satisfies StageItem<R>)
+              } catch (err) {
+                throw new Error(`stage failed on ${item.key} (${item.source}): ${err instanceof Error ? err.message : String(err)}`)
+              }
+            } finally {
+              for (const release of releases) await release() // a remote corpus' scratch copy goes now
             }
             progress.tick(isReject(result))
             return isReject(result) ? { reject: toLedgerLine(result, item.source) } : { row: result }

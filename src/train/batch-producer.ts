@@ -6,6 +6,7 @@ import type { MessagePort, Worker } from 'node:worker_threads'
 import { spawnModuleWorker, transferables } from '../etl/module-worker.js'
 import { MixedBatches, type MixedBatch, type MixedBatchesOptions } from './batches.js'
 import { openDataset, type Dataset } from '../dataset/dataset.js'
+import type { DataSettings } from '../dataset/cache.js'
 import type { Cursor, ShardStream } from '../dataset/stream.js'
 import { alignWeights, drawCounts, loadWeights } from './sampling.js'
 import { rngFor } from '../random.js'
@@ -17,6 +18,8 @@ export interface BatchProducerSpec {
   /** Adaptive-sampling weights files (JSON lines keyed by record key), or null for one draw per item per epoch. */
   weights: { source: string | null; intermediate: string | null }
   cursors: { source: Cursor; intermediate: Cursor }
+  /** how remote datasets are reached and cached */
+  data: DataSettings
   batches: MixedBatchesOptions
   /** Row groups per shuffle window (default 4). */
   windowBlocks?: number
@@ -45,7 +48,7 @@ export async function openMixedBatches(spec: BatchProducerSpec): Promise<MixedBa
   const seed = spec.batches.seed
   const windowBlocks = spec.windowBlocks ?? 4
   const open = async (dir: string, weights: string | null, domain: string, cursor: Cursor): Promise<ShardStream> => {
-    const dataset = await openDataset(dir)
+    const dataset = await openDataset(dir, spec.data)
     const stream = await dataset.stream({ seed, windowBlocks, prefetchWindows: 1, counts: await countsFor(dataset, weights, seed, domain) })
     stream.seek(cursor)
     return stream
@@ -72,7 +75,8 @@ export async function serveBatches(port: MessagePort, spec: BatchProducerSpec): 
         port.postMessage({ batch, sizes: { source: batches.sourceBatch, intermediate: batches.intermediateBatch } }, transferables(batch))
       }
     } catch (err) {
-      port.postMessage({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
+      // One line for a person (it names the object or file); the stack only when debugging.
+      port.postMessage({ error: err instanceof Error ? (process.env.TURNKIT_DEBUG ? (err.stack ?? err.message) : err.message) : String(err) })
     } finally {
       producing = false
     }

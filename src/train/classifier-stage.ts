@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { TurnConfig } from '../model/config.js'
 import { DomainClassifier } from '../model/domain-classifier.js'
-import { openDataset } from '../dataset/dataset.js'
+import { type DataOptions, openDataset } from '../dataset/dataset.js'
 import { rngFor, shuffleInPlace } from '../random.js'
 import { AdamW } from './optimizer.js'
 import type { RunDir } from './run-dir.js'
@@ -18,8 +18,8 @@ export interface DatasetTexts {
 }
 
 /** Token ids of every item of a dataset, by global row index (for the classifier and the vocabulary map). */
-export async function readTexts(dir: string): Promise<DatasetTexts> {
-  const dataset = await openDataset(dir)
+export async function readTexts(dir: string, data: DataOptions = {}): Promise<DatasetTexts> {
+  const dataset = await openDataset(dir, data)
   const keys: string[] = []
   const texts: Int32Array[][] = []
   for await (const row of dataset.rows({ columns: ['key', 'token_ids'] })) {

@@ -6,6 +6,7 @@
 
 import { basename } from 'node:path'
 import { type Manifest, readManifest } from '../dataset/manifest.js'
+import type { StoreOptions } from '../dataset/storage.js'
 import type { JsonValue } from '../formats/json.js'
 
 /** What the model expects of a dataset. Omitted fields are not checked (an image dataset has no audio). */
@@ -65,9 +66,9 @@ export function checkDatasetCompatibility(manifest: Manifest, expected: Expected
   if (problems.length > 0) throw new Error(problems.join('; '))
 }
 
-/** Read `<dir>/manifest.json` and check it (see `checkDatasetCompatibility`), naming the dataset by its directory name. Returns the manifest. */
-export async function checkDatasetDir(dir: string, expected: ExpectedDataset): Promise<Manifest> {
-  const manifest = await readManifest(dir)
+/** Read the manifest at `dir` (a location) and check it (see `checkDatasetCompatibility`), naming the dataset by its last path segment. Returns the manifest. */
+export async function checkDatasetDir(dir: string, expected: ExpectedDataset, store: StoreOptions = {}): Promise<Manifest> {
+  const manifest = await readManifest(dir, store)
   checkDatasetCompatibility(manifest, expected, basename(dir) || dir)
   return manifest
 }

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { writeFileAtomic } from '../dataset/atomic.js'
 import { readManifest } from '../dataset/manifest.js'
+import type { DataOptions } from '../dataset/cache.js'
 import { ensureIntact } from '../dataset/verify.js'
 import { evaluateModel } from './evaluate.js'
 import { RunDir } from './run-dir.js'
@@ -26,18 +27,18 @@ export interface EvalRunResult {
 export async function evaluateRun(
   run: string,
   dataDir: string,
-  { name, vis, verifyData = true, log = (line) => process.stderr.write(`${line}\n`) }: { name?: string; vis?: string | undefined; verifyData?: boolean; log?: (line: string) => void } = {},
+  { name, vis, verifyData = true, data = {}, log = (line) => process.stderr.write(`${line}\n`) }: { name?: string; vis?: string | undefined; verifyData?: boolean; data?: DataOptions; log?: (line: string) => void } = {},
 ): Promise<EvalRunResult> {
-  if (verifyData) await ensureIntact(dataDir, (line) => log(`eval: ${line}`))
+  if (verifyData) await ensureIntact(dataDir, (line) => log(`eval: ${line}`), data)
   else log('eval: --no-verify-data: the dataset is read without checking its part files against the manifest')
-  const manifest = await readManifest(dataDir)
+  const manifest = await readManifest(dataDir, data)
   const evalName = name ?? manifest.pipeline.name ?? basename(dataDir)
   const runDir = new RunDir(run)
   const { model } = await runDir.loadBest()
   const dir = runDir.evalDir(evalName)
   await mkdir(dir, { recursive: true })
   try {
-    const { report, baselines, items, images } = await evaluateModel(model, dataDir, { keepImages: vis !== undefined })
+    const { report, baselines, items, images } = await evaluateModel(model, dataDir, { keepImages: vis !== undefined, data })
     await writeFileAtomic(join(dir, 'preds.jsonl'), items.map((i) => JSON.stringify({ key: i.key, box: i.box.map((v) => Number(v.toFixed(6))) }) + '\n').join(''))
     const { perItem, ...summary } = report
     await writeFileAtomic(join(dir, 'scores.json'), JSON.stringify({ dataset: { dir: dataDir, version: manifest.version }, report: summary, baselines, perItem }, null, 2) + '\n')

@@ -2,7 +2,7 @@
 // paper infers. Each frame is letterboxed to the model's image size (aspect kept) and the predicted box mapped
 // back to the stored image; the audio is the first 216 frames (10 s), padded when shorter.
 import * as tf from '@tensorflow/tfjs-core'
-import { openDataset } from '../dataset/dataset.js'
+import { type DataOptions, openDataset } from '../dataset/dataset.js'
 import { letterbox, unletterboxBox } from '../image/augment.js'
 import { cropOrPadFrames, AUDIO_FRAMES } from './crop.js'
 import type { TurnModel } from '../model/turn.js'
@@ -17,12 +17,12 @@ export interface EvaluatedItem extends ScoredItem {
 
 /**
  * Predict one box per item of `dir` with `model` (audio query), `batchSize` items at a time.
- * `keepImages` keeps each item's JPEG for overlays.
+ * `keepImages` keeps each item's JPEG for overlays; `data` says how a remote dataset is reached.
  */
 export async function predictDataset(
   model: TurnModel,
   dir: string,
-  { batchSize = 16, keepImages = false, limit = Infinity }: { batchSize?: number; keepImages?: boolean; limit?: number } = {},
+  { batchSize = 16, keepImages = false, limit = Infinity, data = {} }: { batchSize?: number; keepImages?: boolean; limit?: number; data?: DataOptions } = {},
 ): Promise<{ items: EvaluatedItem[]; images: Map<string, Uint8Array> }> {
   const size = model.config.imageSize
   const nMels = model.config.nMels
@@ -49,7 +49,7 @@ export async function predictDataset(
     })
     pending = []
   }
-  const dataset = await openDataset(dir)
+  const dataset = await openDataset(dir, data)
   if (dataset.schema.id !== 'audio-image-boxes') throw new Error(`${dir} holds ${dataset.schema.id} records; evaluation needs an audio-image-boxes dataset`)
   let seen = 0
   for await (const row of dataset.rows()) {
@@ -88,7 +88,7 @@ export function baselineScores(items: readonly ScoredItem[], seed = 0): { centre
 export async function evaluateModel(
   model: TurnModel,
   dir: string,
-  options: { batchSize?: number; keepImages?: boolean; seed?: number } = {},
+  options: { batchSize?: number; keepImages?: boolean; seed?: number; data?: DataOptions } = {},
 ): Promise<{ report: ScoreReport; baselines: { centre: CiouSummary; random: CiouSummary }; items: EvaluatedItem[]; images: Map<string, Uint8Array> }> {
   const { items, images } = await predictDataset(model, dir, options)
   const report = scoreItems(items, new Map(items.map((i) => [i.key, i.box])))

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { seededRandom } from '../random.js'
 import { writeFileAtomic } from '../dataset/atomic.js'
-import { openDataset } from '../dataset/dataset.js'
+import { type DataOptions, openDataset } from '../dataset/dataset.js'
 import { BITMAP_GLYPH, bitmapTextSvg, bitmapTextWidth } from './charts.js'
 
 /**
@@ -272,9 +272,10 @@ export async function readOverlayItems(
   scored: readonly { key: string; label: string; ciou: number }[],
   predictions: ReadonlyMap<string, readonly number[]>,
   selection: OverlaySelection = {},
+  data: DataOptions = {},
 ): Promise<OverlayItem[]> {
   const wanted = new Map(selectOverlays(scored, selection).map(({ item }) => [item.key, item]))
-  const dataset = await openDataset(dataDir)
+  const dataset = await openDataset(dataDir, data)
   if (dataset.schema.id !== 'audio-image-boxes') throw new Error(`overlays: ${dataDir} holds ${dataset.schema.id} records; overlays need an audio-image-boxes dataset`)
   const found: OverlayItem[] = []
   for await (const row of dataset.rows({ keys: wanted.keys(), columns: ['key', 'image_jpeg', 'boxes'] })) {

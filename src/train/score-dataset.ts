@@ -1,12 +1,12 @@
 // `turnkit score`: predictions file + audio-image-boxes dataset -> the literature's cIoU@0.5 / AUC report.
 import { readFile } from 'node:fs/promises'
-import { openDataset } from '../dataset/dataset.js'
+import { type DataOptions, openDataset } from '../dataset/dataset.js'
 import { ensureIntact } from '../dataset/verify.js'
 import { parsePredictions, scoreItems, type ScoredItem, type ScoreReport } from './score.js'
 
 /** Every item of an evaluation dataset with its ground-truth boxes (only those columns are read). */
-export async function readEvaluationItems(dir: string): Promise<ScoredItem[]> {
-  const dataset = await openDataset(dir)
+export async function readEvaluationItems(dir: string, data: DataOptions = {}): Promise<ScoredItem[]> {
+  const dataset = await openDataset(dir, data)
   if (dataset.schema.id !== 'audio-image-boxes') {
     throw new Error(`${dir} holds ${dataset.schema.id} records; scoring needs an audio-image-boxes dataset (vggss, music-solo, flickr-soundnet)`)
   }
@@ -21,10 +21,10 @@ export async function readEvaluationItems(dir: string): Promise<ScoredItem[]> {
 export async function scoreDataset(
   predsPath: string,
   dir: string,
-  { verifyData = true, log = (line) => process.stderr.write(`${line}\n`) }: { verifyData?: boolean; log?: (line: string) => void } = {},
+  { verifyData = true, data = {}, log = (line) => process.stderr.write(`${line}\n`) }: { verifyData?: boolean; data?: DataOptions; log?: (line: string) => void } = {},
 ): Promise<ScoreReport> {
-  if (verifyData) await ensureIntact(dir, (line) => log(`score: ${line}`))
+  if (verifyData) await ensureIntact(dir, (line) => log(`score: ${line}`), data)
   else log('score: --no-verify-data: the dataset is read without checking its part files against the manifest')
   const predictions = parsePredictions(await readFile(predsPath, 'utf8'), predsPath)
-  return scoreItems(await readEvaluationItems(dir), predictions)
+  return scoreItems(await readEvaluationItems(dir, data), predictions)
 }

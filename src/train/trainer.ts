@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import { mkdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { ensureIntact } from '../dataset/verify.js'
-import { resolve } from 'node:path'
+import { resolveLocation } from '../dataset/storage.js'
+import type { DataSettings } from '../dataset/cache.js'
 import { resolveTurnConfig, maskRatioAt, type TurnConfig } from '../model/config.js'
 import { createTurn, reconstructionMasks, type TurnModel, type LossTerm, type TurnBatch } from '../model/turn.js'
 import type { Manifest } from '../dataset/manifest.js'
@@ -54,6 +55,8 @@ export type TrainJob = (NewRunJob | ResumeJob) & {
   onStep?: (metrics: StepMetrics) => void
   /** Check every dataset's part files against its manifest before training (default true). */
   verifyData?: boolean
+  /** How s3:// and http(s):// datasets are reached and cached; machine facts, not part of the run's config */
+  data?: DataSettings
 }
 
 export interface StepMetrics {
@@ -89,23 +92,24 @@ const settingOf = (m: Manifest, ...path: string[]): unknown => path.reduce<unkno
  * compact vocabulary of a small model, and the datasets' texts (read once, for the vocabulary and stage 1).
  * Throws a ConfigError on a bad setting, and naming the dataset and setting when one does not fit the model.
  */
-async function createRun(run: RunDir, job: NewRunJob & Pick<TrainJob, 'backend' | 'tool'>): Promise<{ config: RunConfig; vocab: VocabMap | null; texts: [DatasetTexts, DatasetTexts] }> {
+async function createRun(run: RunDir, job: NewRunJob & Pick<TrainJob, 'backend' | 'tool' | 'data'>): Promise<{ config: RunConfig; vocab: VocabMap | null; texts: [DatasetTexts, DatasetTexts] }> {
   const settings = resolveTrainSettings(job.settings)
+  const data = job.data ?? {}
   let model = resolveTurnConfig(settings.model, settings.preset)
-  const source = await checkDatasetDir(job.datasets.source, { schemaId: 'image-text-box', maxTokens: model.textLength })
+  const source = await checkDatasetDir(job.datasets.source, { schemaId: 'image-text-box', maxTokens: model.textLength }, data)
   const vocabHash = String(settingOf(source, 'text', 'vocabHash'))
   const intermediate = await checkDatasetDir(job.datasets.intermediate, {
     schemaId: 'audio-text', sampleRate: AUDIO_SAMPLE_RATE, hopLength: AUDIO_HOP, nMels: model.nMels, maxTokens: model.textLength, vocabHash,
-  })
-  const dev = job.datasets.dev === null ? null : await checkDatasetDir(job.datasets.dev, { schemaId: 'audio-image-boxes', sampleRate: AUDIO_SAMPLE_RATE, hopLength: AUDIO_HOP, nMels: model.nMels })
-  const texts: [DatasetTexts, DatasetTexts] = [await readTexts(job.datasets.source), await readTexts(job.datasets.intermediate)]
+  }, data)
+  const dev = job.datasets.dev === null ? null : await checkDatasetDir(job.datasets.dev, { schemaId: 'audio-image-boxes', sampleRate: AUDIO_SAMPLE_RATE, hopLength: AUDIO_HOP, nMels: model.nMels }, data)
+  const texts: [DatasetTexts, DatasetTexts] = [await readTexts(job.datasets.source, data), await readTexts(job.datasets.intermediate, data)]
   let vocab: VocabMap | null = null
   if (model.vocabSize < BERT_VOCAB) {
     // A small model: map the ids the training data uses onto a compact vocabulary (vocab-map.ts).
     vocab = buildVocabMap(texts.flatMap((t) => t.texts.flat()))
     model = resolveTurnConfig({ ...settings.model, vocabSize: vocab.original.length }, settings.preset)
   }
-  const ref = (dir: string, m: Manifest): DatasetRef => ({ dir: resolve(dir), version: m.version, pipeline: m.pipeline.name, rows: m.rows })
+  const ref = (dir: string, m: Manifest): DatasetRef => ({ dir: resolveLocation(dir), version: m.version, pipeline: m.pipeline.name, rows: m.rows })
   const config: RunConfig = {
     format: 'turnkit-run/1',
     model,
@@ -234,7 +238,7 @@ export async function train(job: TrainJob): Promise<{ run: string; steps: number
   // Every part file is checked against its manifest before the first step: a damaged dataset stops the run here,
   // naming the file and the command that rebuilds it, instead of failing deep inside training.
   if (job.verifyData === false) log('train: --no-verify-data: the datasets are read without checking their part files against the manifests')
-  else for (const dir of datasets) await ensureIntact(dir, (line) => log(`train: ${line}`))
+  else for (const dir of datasets) await ensureIntact(dir, (line) => log(`train: ${line}`), job.data)
   try {
     return await trainRun(job, run, log)
   } catch (error) {
@@ -254,7 +258,7 @@ async function trainRun(job: TrainJob, run: RunDir, log: (line: string) => void)
 
   // Stage 1: the domain classifier and the sampling weights (redone whole if the run died inside it: it is short).
   if (settings.adaptiveSampling && !run.hasSamplingWeights()) {
-    const [source, intermediate] = created?.texts ?? [await readTexts(runConfig.datasets.source.dir), await readTexts(runConfig.datasets.intermediate.dir)]
+    const [source, intermediate] = created?.texts ?? [await readTexts(runConfig.datasets.source.dir, job.data), await readTexts(runConfig.datasets.intermediate.dir, job.data)]
     await run.truncateMetrics(-1)
     await trainDomainClassifier(run, modelConfig, settings, { source, intermediate }, vocab, log)
   }
@@ -272,6 +276,7 @@ async function trainRun(job: TrainJob, run: RunDir, log: (line: string) => void)
     intermediateDir: runConfig.datasets.intermediate.dir,
     weights: settings.adaptiveSampling ? { source: run.weightsPath('source'), intermediate: run.weightsPath('intermediate') } : { source: null, intermediate: null },
     cursors: state.cursors,
+    data: job.data ?? {},
     batches: {
       sourceBatch: settings.sourceBatch,
       ...(settings.intermediateBatch === null ? {} : { intermediateBatch: settings.intermediateBatch }),
@@ -292,7 +297,7 @@ async function trainRun(job: TrainJob, run: RunDir, log: (line: string) => void)
     },
     async onEpochEnd(epoch) {
       if (dev === null) return
-      const { report } = await evaluateModel(model, dev.dir)
+      const { report } = await evaluateModel(model, dev.dir, { data: job.data ?? {} })
       const line = { stage: 'eval', epoch, step: state.step, dataset: 'dev', ciouAt05: report.overall.ciouAt05, auc: report.overall.auc, meanCiou: report.overall.meanCiou }
       await run.appendMetrics([line])
       log(`train: epoch ${epoch + 1} dev cIoU@0.5 ${(100 * line.ciouAt05).toFixed(1)} AUC ${(100 * line.auc).toFixed(1)}`)
