@@ -1,7 +1,8 @@
 // `npm run bench`: throughput and memory figures, written as JSON to bench/results/latest.json (and printed).
 // Sections: the AudioCaps pipeline end to end (10 s 44.1 kHz WAV and M4A clips, 1 and 2 workers, two corpus
-// sizes to show memory stays flat), log-mel ms per clip, shard encode MB/s, and the model when present.
-// Usage: npm run bench [-- --only logmel,shards,audio,grounding,audio-visual,reader,model] [--clips N]
+// sizes to show memory stays flat), log-mel ms per clip, shard encode MB/s, the reader, corpora and datasets in an
+// S3-compatible store (storage.ts), and the model.
+// Usage: npm run bench [-- --only logmel,shards,audio,grounding,audio-visual,reader,storage,model] [--clips N]
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
@@ -19,6 +20,7 @@ import { benchGrounding } from './grounding.js'
 import { benchAudioVisual } from './audio-visual.js'
 import { benchReader } from './reader.js'
 import { benchModel } from './model.js'
+import { benchStorage } from './storage.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CACHE = join(ROOT, 'bench', '.cache')
@@ -94,7 +96,7 @@ async function benchShards(): Promise<Figures> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { only: { type: 'string' }, clips: { type: 'string' } } })
-  const only = new Set((values.only ?? 'logmel,shards,audio,grounding,audio-visual,reader,model').split(','))
+  const only = new Set((values.only ?? 'logmel,shards,audio,grounding,audio-visual,reader,storage,model').split(','))
   const clips = Number(values.clips ?? 200)
   await mkdir(CACHE, { recursive: true })
   const results: Record<string, unknown> = {
@@ -121,6 +123,7 @@ async function main(): Promise<void> {
   if (only.has('grounding')) results.refcocoPipeline = await benchGrounding()
   if (only.has('audio-visual')) results.vggssPipeline = await benchAudioVisual()
   if (only.has('reader')) results.reader = await benchReader()
+  if (only.has('storage')) results.storage = await benchStorage()
   if (only.has('model')) results.model = await benchModel()
   await mkdir(join(ROOT, 'bench', 'results'), { recursive: true })
   const text = JSON.stringify(results, null, 2) + '\n'
