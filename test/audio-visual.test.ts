@@ -308,7 +308,7 @@ describe('video frames and audio windows', () => {
     const wav = join(work, 'step.wav')
     await runFfmpeg(['-f', 'lavfi', '-i', 'aevalsrc=exprs=0.5*gte(t\\,1):s=8000:d=3', wav])
     const ffmpeg = ffmpegBinary()
-    const config = resolveDecodeConfig({ sampleRate: 8000, resampler: 'swr' }, ffmpeg)
+    const config = resolveDecodeConfig({ sampleRate: 8000 })
     const decoded = await decodeWithFfmpeg(wav, config, ffmpeg, { startSeconds: 1, durationSeconds: 1.5 })
     assert.ok(decoded.ok)
     assert.equal(decoded.samples.length, 12_000)

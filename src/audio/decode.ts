@@ -1,12 +1,13 @@
-// Audio decoding: any container ffmpeg reads -> mono float32 at the target rate, by spawning ffmpeg without a
-// shell. ffmpeg can exit 0 on a truncated file with partial audio, so the decoded length is checked against
-// the duration the container promises and against ffmpeg's own truncation warnings.
+// Audio decoding: any container ffmpeg reads -> mono float32 at the target rate, as librosa.load gives it. A WAV
+// is read in-process (formats/wav.ts) and resampled by libsoxr in WebAssembly (soxr.ts) with librosa's own recipe,
+// so no process is spawned; any other file goes to ffmpeg without a shell, many files to one process
+// (createDecoder), and is resampled the same way. ffmpeg can exit 0 on a truncated file with partial audio, so
+// its decoded length is checked against the duration the container promises and against its truncation warnings.
+import { open } from 'node:fs/promises'
 import { ConfigError, resolveConfig, positiveInt, positiveNumber, nonNegativeNumber } from '../config.js'
-import { captureFfmpeg, type FfmpegBinary } from './ffmpeg.js'
-
-export const RESAMPLERS = ['soxr', 'swr'] as const
-/** `soxr` = libsoxr at precision 20 (librosa's default soxr_hq); `swr` = ffmpeg's own resampler. */
-export type Resampler = (typeof RESAMPLERS)[number]
+import { readWav } from '../formats/wav.js'
+import { captureFfmpeg, captureFfmpegOutputs, type FfmpegBinary } from './ffmpeg.js'
+import { resampleSoxr } from './soxr.js'
 
 export interface DecodeConfig {
   /** Output sample rate in Hz. Default 22,050 (TURN's log-mel rate). */
@@ -15,22 +16,17 @@ export interface DecodeConfig {
   maxSeconds: number
   /** Clips shorter than this after decoding are rejected as too short. Default 1. */
   minSeconds: number
-  /** Resampler; 'auto' picks soxr when the binary has it. Default 'auto'. Changes bytes: recorded in the manifest. */
-  resampler: Resampler | 'auto'
 }
-export const DECODE_DEFAULTS: DecodeConfig = { sampleRate: 22_050, maxSeconds: 30, minSeconds: 1, resampler: 'auto' }
+export const DECODE_DEFAULTS: DecodeConfig = { sampleRate: 22_050, maxSeconds: 30, minSeconds: 1 }
 
-export function resolveDecodeConfig(config: Partial<DecodeConfig>, ffmpeg: FfmpegBinary): DecodeConfig & { resampler: Resampler } {
+export function resolveDecodeConfig(config: Partial<DecodeConfig>): DecodeConfig {
   const resolved = resolveConfig('decode', DECODE_DEFAULTS, config, {
     sampleRate: positiveInt,
     maxSeconds: positiveNumber,
     minSeconds: nonNegativeNumber,
-    resampler: (v) => (v === 'auto' || (RESAMPLERS as readonly string[]).includes(v) ? undefined : "must be 'auto', 'soxr' or 'swr'"),
   })
   if (resolved.minSeconds > resolved.maxSeconds) throw new ConfigError(`decode: minSeconds ${resolved.minSeconds} > maxSeconds ${resolved.maxSeconds}`)
-  const resampler: Resampler = resolved.resampler === 'auto' ? (ffmpeg.hasSoxr ? 'soxr' : 'swr') : resolved.resampler
-  if (resampler === 'soxr' && !ffmpeg.hasSoxr) throw new ConfigError(`decode: resampler 'soxr' requested but ${ffmpeg.path} was built without libsoxr`)
-  return { ...resolved, resampler }
+  return resolved
 }
 
 export type DecodeResult =
@@ -70,44 +66,93 @@ export interface DecodeWindow {
 }
 
 /**
- * Decode `absolutePath` to mono float32 at `config.sampleRate`, at most `config.maxSeconds` from the start, or
- * the given `window`. A window start is an input seek (`-ss` before `-i`): ffmpeg seeks to the packet before it
- * and, with -accurate_seek (on by default, spelt out), decodes and drops the audio before it, so the first
- * sample is the one at startSeconds (to within a sample), without decoding the whole file before it.
+ * Decode `absolutePath` to mono float32 at `config.sampleRate` with one ffmpeg process of its own, at most
+ * `config.maxSeconds` from the start, or the given `window`. A window start is an input seek (`-ss` before `-i`):
+ * ffmpeg seeks to the packet before it and, with -accurate_seek (on by default, spelt out), decodes and drops the
+ * audio before it. ffmpeg only decodes, to float32 WAV at the file's own rate with every channel; the channels are
+ * mixed down (their mean, as librosa.to_mono: ffmpeg's own mono downmix weights stereo by 1/sqrt 2) and libsoxr
+ * resamples in-process (soxr.ts), as librosa.load does.
  * Never throws for bad input: returns `{ ok: false }` with a reason. Throws only when ffmpeg cannot be spawned.
  */
 export async function decodeWithFfmpeg(
   absolutePath: string,
-  config: DecodeConfig & { resampler: Resampler },
+  config: DecodeConfig,
   ffmpeg: FfmpegBinary,
   window: DecodeWindow = {},
 ): Promise<DecodeResult> {
+  const { startSeconds, durationSeconds } = checkedWindow(window, config)
+  const args = ['-nostdin', '-hide_banner', '-loglevel', 'level+info', ...inputArgs(absolutePath, startSeconds), ...outputArgs(0, durationSeconds, 'pipe:1')]
+  const maxBytes = maxOutputBytes(durationSeconds)
+  const { code, stdout: all, stderr } = await captureFfmpeg(ffmpeg, args, maxBytes)
+  if (code !== 0) return { ok: false, code: 'ffmpeg-failed', message: lastErrorLine(stderr) || `ffmpeg exited with ${code}` }
+  return finishFfmpeg(all.subarray(0, maxBytes), stderr, parseDuration(stderr), startSeconds, durationSeconds, config)
+}
+
+function checkedWindow(window: DecodeWindow, config: DecodeConfig): { startSeconds: number; durationSeconds: number } {
   const startSeconds = window.startSeconds ?? 0
   const durationSeconds = window.durationSeconds ?? config.maxSeconds
   if (!(Number.isFinite(startSeconds) && startSeconds >= 0 && Number.isFinite(durationSeconds) && durationSeconds > 0)) {
-    throw new Error(`decodeWithFfmpeg: window start ${startSeconds} s, duration ${durationSeconds} s: need start >= 0 and duration > 0`)
+    throw new Error(`decode: window start ${startSeconds} s, duration ${durationSeconds} s: need start >= 0 and duration > 0`)
   }
-  const resample =
-    config.resampler === 'soxr'
-      ? `aresample=${config.sampleRate}:resampler=soxr:precision=20`
-      : `aresample=${config.sampleRate}:resampler=swr`
-  const args = [
-    '-nostdin', '-hide_banner', '-loglevel', 'level+info',
-    ...(startSeconds > 0 ? ['-accurate_seek', '-ss', String(startSeconds)] : []),
-    '-i', absolutePath,
-    '-map', '0:a:0', '-t', String(durationSeconds),
-    // Downmix first (mean of channels, as librosa.to_mono), then resample, as librosa.load does.
-    '-af', `aformat=channel_layouts=mono,${resample}`,
-    '-c:a', 'pcm_f32le', '-f', 'f32le', 'pipe:1',
-  ]
-  const maxBytes = Math.ceil(durationSeconds * config.sampleRate + config.sampleRate) * 4
-  const { code, stdout: all, stderr } = await captureFfmpeg(ffmpeg, args, maxBytes)
-  if (code !== 0) return { ok: false, code: 'ffmpeg-failed', message: lastErrorLine(stderr) || `ffmpeg exited with ${code}` }
-  const usable = Math.min(all.length, maxBytes) - (Math.min(all.length, maxBytes) % 4)
-  // Copy into a fresh, aligned buffer: Buffer.concat may return a slice of a shared pool.
-  const samples = new Float32Array(usable / 4)
-  new Uint8Array(samples.buffer).set(all.subarray(0, usable))
-  const containerSeconds = parseDuration(stderr)
+  return { startSeconds, durationSeconds }
+}
+
+/** ffmpeg's input options for one file: the window's start as an input seek, then the file. */
+function inputArgs(path: string, startSeconds: number): string[] {
+  return [...(startSeconds > 0 ? ['-accurate_seek', '-ss', String(startSeconds)] : []), '-i', path]
+}
+
+/** ffmpeg's options for the output of input `input` to `target`: its first audio stream, as float32 WAV, at most `durationSeconds`. */
+function outputArgs(input: number, durationSeconds: number, target: string): string[] {
+  return ['-map', `${input}:a:0`, '-t', String(durationSeconds), '-c:a', 'pcm_f32le', '-f', 'wav', target]
+}
+
+/** The most output bytes kept: a float32 WAV of 8 channels at up to 192 kHz, for the window plus a second. */
+const maxOutputBytes = (durationSeconds: number): number => Math.ceil((durationSeconds + 1) * 192_000 * 8) * 4 + 4096
+
+/** What ffmpeg wrote, as samples at the target rate (resampled here for soxr), judged for truncation. */
+function finishFfmpeg(bytes: Uint8Array, stderr: string, containerSeconds: number | null, startSeconds: number, durationSeconds: number, config: DecodeConfig): DecodeResult {
+  const wav = readWav(bytes, { streamed: true })
+  if (!wav.ok) return { ok: false, code: 'ffmpeg-failed', message: `ffmpeg's output could not be read (${wav.reason})` }
+  const samples = resampleSoxr(wav.audio.samples, wav.audio.sampleRate, config.sampleRate)
+  return judgeDecoded(samples, stderr, containerSeconds, startSeconds, durationSeconds, config)
+}
+
+/**
+ * A WAV file decoded in-process (formats/wav.ts) and resampled with libsoxr, as librosa.load reads it with
+ * soundfile: the window's frames (only those bytes are read), mixed to mono, then resampled. Null when the file is
+ * not a WAV this reader takes whole (another codec, a data chunk longer than the file): ffmpeg then decodes and
+ * judges it.
+ */
+async function decodeWavInProcess(path: string, startSeconds: number, durationSeconds: number, config: DecodeConfig): Promise<DecodeResult | null> {
+  const file = await open(path, 'r').catch(() => null)
+  if (file === null) return null // missing or unreadable: ffmpeg says so in its words
+  try {
+    const fileSize = (await file.stat()).size
+    const head = new Uint8Array(Math.min(fileSize, WAV_HEAD_BYTES))
+    await file.read(head, 0, head.length, 0)
+    const header = readWav(head, { maxFrames: 0, fileSize })
+    if (!header.ok) return null
+    const { sampleRate: rate, dataOffset, blockAlign } = header.audio
+    const first = Math.round(startSeconds * rate)
+    const frames = Math.min(header.audio.frames, first + Math.ceil(durationSeconds * rate))
+    const bytes = new Uint8Array(dataOffset + frames * blockAlign)
+    const { bytesRead } = await file.read(bytes, 0, bytes.length, 0)
+    if (bytesRead !== bytes.length) return null // the file changed under us: let ffmpeg judge it
+    const wav = readWav(bytes, { maxFrames: frames, fileSize })
+    if (!wav.ok) return null
+    const samples = resampleSoxr(wav.audio.samples.subarray(Math.min(first, wav.audio.samples.length)), rate, config.sampleRate)
+    return { ok: true, samples, containerSeconds: wav.audio.frames / rate }
+  } finally {
+    await file.close()
+  }
+}
+
+/** Bytes read to find a WAV's fmt and data chunks (metadata chunks before them are rarely larger). */
+const WAV_HEAD_BYTES = 65_536
+
+/** The decoded samples of a run that exited 0, judged against ffmpeg's truncation warnings and the container's duration. */
+function judgeDecoded(samples: Float32Array, stderr: string, containerSeconds: number | null, startSeconds: number, durationSeconds: number, config: DecodeConfig): DecodeResult {
   const warning = TRUNCATION_WARNINGS.find((w) => stderr.includes(w))
   if (warning !== undefined) {
     return { ok: false, code: 'truncated', message: `ffmpeg: ${warning}; decoded ${(samples.length / config.sampleRate).toFixed(2)} s` }
@@ -126,4 +171,97 @@ export async function decodeWithFfmpeg(
     }
   }
   return { ok: true, samples, containerSeconds }
+}
+
+/** Decodes one file (or a window of it); see `decodeWithFfmpeg`. */
+export type Decoder = (absolutePath: string, window?: DecodeWindow) => Promise<DecodeResult>
+
+/** Files one ffmpeg process decodes at most; bounds its open files and the stderr it prints. */
+export const DECODE_BATCH = 16
+
+/**
+ * The decoder the pipelines use. A WAV it can read whole is decoded in-process (no process at all). Every other
+ * file goes to ffmpeg, and the requests waiting when a run starts (up to `maxBatch`) share one ffmpeg process with
+ * one input and one output pipe each, so every file has its own decoder chain, and its samples are the bytes a
+ * process of its own gives: the spawn (which blocks a worker thread for milliseconds) is paid once per batch. Only clean results are taken from a shared run: when ffmpeg fails, prints a warning
+ * or an error, or a file decodes short of its container's duration, the files concerned are decoded again one
+ * process each, so every failure is that file's own, with the message `decodeWithFfmpeg` gives. One run at a time
+ * per decoder: the next batch starts when this one ends, while the caller works on this one's results.
+ */
+export function createDecoder(config: DecodeConfig, ffmpeg: FfmpegBinary, { maxBatch = DECODE_BATCH }: { maxBatch?: number } = {}): Decoder {
+  interface Request {
+    path: string
+    startSeconds: number
+    durationSeconds: number
+    resolve: (result: DecodeResult) => void
+    reject: (error: Error) => void
+  }
+  const queue: Request[] = []
+  let running = false
+  const solo = (r: Request): Promise<void> => decodeWithFfmpeg(r.path, config, ffmpeg, { startSeconds: r.startSeconds, durationSeconds: r.durationSeconds }).then(r.resolve, r.reject)
+
+  const runBatch = async (batch: Request[]): Promise<void> => {
+    if (batch.length === 1) return await solo(batch[0]!)
+    const args = ['-nostdin', '-hide_banner', '-loglevel', 'level+info']
+    for (const r of batch) args.push(...inputArgs(r.path, r.startSeconds))
+    batch.forEach((r, i) => args.push(...outputArgs(i, r.durationSeconds, `pipe:${3 + i}`)))
+    const maxBytes = batch.map((r) => maxOutputBytes(r.durationSeconds))
+    const { code, outputs, stderr } = await captureFfmpegOutputs(ffmpeg, args, maxBytes.map((m, i) => ({ fd: 3 + i, maxBytes: m })))
+    const clean = code === 0 && !stderr.split('\n').some(isWorrying)
+    if (!clean) {
+      for (const r of batch) await solo(r)
+      return
+    }
+    const durations = inputDurations(stderr, batch.length)
+    for (const [i, r] of batch.entries()) {
+      const result = finishFfmpeg(outputs[i]!.bytes.subarray(0, maxBytes[i]!), '', durations[i] ?? null, r.startSeconds, r.durationSeconds, config)
+      if (result.ok) r.resolve(result)
+      else await solo(r) // short of its container: its own run says so in its own words
+    }
+  }
+
+  const pump = (): void => {
+    if (running || queue.length === 0) return
+    running = true
+    const batch = queue.splice(0, maxBatch)
+    void runBatch(batch)
+      .catch((error: unknown) => {
+        for (const r of batch) r.reject(error instanceof Error ? error : new Error(String(error)))
+      })
+      .finally(() => {
+        running = false
+        pump()
+      })
+  }
+
+  return async (absolutePath, window = {}) => {
+    const { startSeconds, durationSeconds } = checkedWindow(window, config)
+    const inProcess = await decodeWavInProcess(absolutePath, startSeconds, durationSeconds, config)
+    if (inProcess !== null) return inProcess
+    return await new Promise<DecodeResult>((resolve, reject) => {
+      queue.push({ path: absolutePath, startSeconds, durationSeconds, resolve, reject })
+      // Let the requests that arrive together (a worker receives several items at once) join one run.
+      setImmediate(pump)
+    })
+  }
+}
+
+// Warnings that say nothing about a file's health: a WAV without a channel mask gets the default layout.
+const BENIGN_WARNINGS = [/Guessed Channel Layout for Input Stream/]
+
+/** A line of a shared run that could concern one file's health: a warning, an error, or a truncation hint. */
+const isWorrying = (line: string): boolean =>
+  TRUNCATION_WARNINGS.some((w) => line.includes(w)) || (/^\[(warning|error|fatal|panic)\]/.test(line) && !BENIGN_WARNINGS.some((b) => b.test(line)))
+
+/** The `Duration:` ffmpeg prints under each `Input #i` block, by input index (undefined where it prints none). */
+function inputDurations(stderr: string, inputs: number): (number | null)[] {
+  const durations: (number | null)[] = Array.from({ length: inputs }, () => null)
+  let current = -1
+  for (const line of stderr.split('\n')) {
+    const input = /Input #(\d+),/.exec(line)
+    if (input) current = Number(input[1])
+    else if (/^\S*\s*(Output #|Stream mapping)/.test(line.replace(/^\[\w+\]\s*/, ''))) current = -1
+    else if (current >= 0 && current < inputs && durations[current] === null) durations[current] = parseDuration(line)
+  }
+  return durations
 }

@@ -83,21 +83,39 @@ export interface FfmpegCapture {
  * broken file can print megabytes). Rejects only when the binary cannot be started.
  */
 export async function captureFfmpeg(ffmpeg: { path: string }, args: readonly string[], maxBytes: number): Promise<FfmpegCapture> {
-  return await new Promise<FfmpegCapture>((resolvePromise, rejectPromise) => {
-    const child = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    const chunks: Buffer[] = []
-    let bytes = 0
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (bytes < maxBytes) chunks.push(chunk)
-      bytes += chunk.length
+  const { code, outputs, stderr } = await captureFfmpegOutputs(ffmpeg, args, [{ fd: 1, maxBytes }])
+  return { code, stdout: outputs[0]!.bytes, stdoutBytes: outputs[0]!.total, stderr }
+}
+
+/**
+ * Run `ffmpeg args` without a shell with one pipe per entry of `outputs` (fd 1 is stdout; 3, 4, ... are further
+ * pipes, written by ffmpeg as `pipe:3`), each drained as it is written and kept up to its `maxBytes`, and the head
+ * and tail of stderr. Rejects only when the binary cannot be started.
+ */
+export async function captureFfmpegOutputs(
+  ffmpeg: { path: string },
+  args: readonly string[],
+  outputs: readonly { fd: number; maxBytes: number }[],
+): Promise<{ code: number | null; outputs: { bytes: Buffer; total: number }[]; stderr: string }> {
+  const fds = Math.max(2, ...outputs.map((o) => o.fd))
+  const stdio: ('ignore' | 'pipe')[] = Array.from({ length: fds + 1 }, (_, fd) => (fd === 2 || outputs.some((o) => o.fd === fd) ? 'pipe' : 'ignore'))
+  return await new Promise((resolvePromise, rejectPromise) => {
+    const child = spawn(ffmpeg.path, args, { stdio })
+    const kept = outputs.map(() => ({ chunks: [] as Buffer[], total: 0 }))
+    outputs.forEach(({ fd, maxBytes }, i) => {
+      const stream = child.stdio[fd] as NodeJS.ReadableStream
+      stream.on('data', (chunk: Buffer) => {
+        if (kept[i]!.total < maxBytes) kept[i]!.chunks.push(chunk)
+        kept[i]!.total += chunk.length
+      })
     })
-    child.stderr.setEncoding('utf8')
-    child.stderr.on('data', (text: string) => {
+    let stderr = ''
+    child.stderr!.setEncoding('utf8')
+    child.stderr!.on('data', (text: string) => {
       // Keep the head (container info) and a bounded tail (errors).
       stderr = stderr.length < 65_536 ? stderr + text : stderr.slice(0, 32_768) + stderr.slice(-32_768) + text
     })
     child.on('error', (err) => rejectPromise(new Error(`cannot run ${ffmpeg.path}: ${err.message}`)))
-    child.on('close', (code) => resolvePromise({ code, stdout: Buffer.concat(chunks), stdoutBytes: bytes, stderr }))
+    child.on('close', (code) => resolvePromise({ code, outputs: kept.map((k) => ({ bytes: Buffer.concat(k.chunks), total: k.total })), stderr }))
   })
 }

@@ -9,14 +9,14 @@
 // which stays within 1e-4 dB of librosa because librosa itself runs its FFT in float64 (float64 window times
 // float32 frames) and rounds each bin to complex64 afterwards, so its float32 error is relative per value.
 
-import FFT from 'fft.js'
+import { audioWasm } from './wasm.js'
 import { ConfigError, nonNegativeNumber, positiveInt, positiveNumber, resolveConfig } from '../config.js'
 
 /** Settings of the log-mel spectrogram. Every field changes the output bytes, so all belong in the manifest. */
 export interface LogMelConfig {
   /** Sample rate of the input in Hz. Default 22,050. */
   sampleRate: number
-  /** FFT size and window length in samples; a power of two (fft.js). Default 2048 (93 ms at 22,050 Hz). */
+  /** FFT size and window length in samples; a power of two. Default 2048 (93 ms at 22,050 Hz). */
   nFft: number
   /** Samples between frame starts. Default 1024, so a 10 s clip at 22,050 Hz has 216 frames. */
   hopLength: number
@@ -89,7 +89,7 @@ const isPowerOfTwo = (n: number): boolean => Number.isInteger(n) && n >= 4 && (n
 export function resolveLogMelConfig(config: Partial<LogMelConfig> = {}): LogMelConfig {
   const resolved = resolveConfig('logMel', LOG_MEL_DEFAULTS, config, {
     sampleRate: positiveNumber,
-    nFft: (v) => (isPowerOfTwo(v) ? undefined : 'must be a power of two >= 4 (fft.js)'),
+    nFft: (v) => (isPowerOfTwo(v) ? undefined : 'must be a power of two >= 4'),
     hopLength: positiveInt,
     nMels: positiveInt,
     fmin: nonNegativeNumber,
@@ -153,151 +153,108 @@ export function melFilterbank(config: Partial<LogMelConfig> = {}): MelFilterbank
   return { weights, nMels, nBins }
 }
 
+/** The STFT kernel in wasm memory: `run` computes a clip's power frames into a buffer it keeps (grown as needed). */
+interface StftKernel {
+  nBins: number
+  /** power frames of `samples`, frame-major, viewed in wasm memory: valid until the next call */
+  run(samples: Float32Array): { frames: number; power: Float64Array; pointer: number }
+}
+
+function createStftKernel(nFft: number, hopLength: number): StftKernel {
+  if (!isPowerOfTwo(nFft)) throw new ConfigError(`stft: nFft = ${nFft}: must be a power of two >= 4`)
+  if (positiveInt(hopLength) !== undefined) throw new Error(`stft: hopLength = ${hopLength}: must be a positive integer`)
+  const wasm = audioWasm()
+  const stft = wasm.tk_stft_new(nFft, hopLength)
+  if (stft === 0) throw new Error(`stft: out of memory for nFft ${nFft}`)
+  // scipy.signal.get_window('hann', n_fft, fftbins=True): the periodic Hann window, 0.5 - 0.5 cos(2 pi n / N).
+  const window = new Float64Array(wasm.memory.buffer, wasm.tk_stft_window(stft), nFft)
+  for (let n = 0; n < nFft; n++) window[n] = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / nFft)
+  const nBins = nFft / 2 + 1
+  let capacity = 0
+  let input = 0
+  let output = 0
+  return {
+    nBins,
+    run(samples) {
+      const frames = logMelFrames(samples.length, hopLength)
+      if (samples.length > capacity) {
+        if (capacity > 0) {
+          wasm.tk_free(input)
+          wasm.tk_free(output)
+        }
+        capacity = samples.length
+        input = wasm.tk_alloc(4 * capacity)
+        output = wasm.tk_alloc(8 * nBins * logMelFrames(capacity, hopLength))
+        if (input === 0 || output === 0) throw new Error(`stft: out of memory for ${samples.length} samples`)
+      }
+      new Float32Array(wasm.memory.buffer, input, samples.length).set(samples)
+      wasm.tk_stft_power(stft, input, samples.length, output)
+      return { frames, power: new Float64Array(wasm.memory.buffer, output, frames * nBins), pointer: output }
+    },
+  }
+}
+
 /**
  * Centred STFT power frames, as librosa.stft(center=True, pad_mode='constant', window='hann') then |X|^2:
  * frame t is the periodic Hann window times samples [t * hop - nFft / 2, t * hop + nFft / 2), zeros outside
- * the clip. The window and FFT tables are built once here.
+ * the clip. The frames are computed in WebAssembly (native/audio/turnkit-stft.c: Ooura's real FFT in double
+ * precision, about 4x fft.js in JavaScript), all of a clip at once, then visited in order.
  */
 export function createStftPower({ nFft, hopLength }: Pick<LogMelConfig, 'nFft' | 'hopLength'>): StftPower {
-  if (!isPowerOfTwo(nFft)) throw new ConfigError(`stft: nFft = ${nFft}: must be a power of two >= 4 (fft.js)`)
-  if (positiveInt(hopLength) !== undefined) throw new Error(`stft: hopLength = ${hopLength}: must be a positive integer`)
-  // scipy.signal.get_window('hann', n_fft, fftbins=True): the periodic Hann window, 0.5 - 0.5 cos(2 pi n / N).
-  const window = new Float64Array(nFft)
-  for (let n = 0; n < nFft; n++) window[n] = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / nFft)
-  // A real FFT of N points as a complex FFT of N / 2 points (even samples as real parts, odd as imaginary)
-  // plus one twiddle pass: 4.1 against 5.5 ms per 10 s clip for fft.js's own realTransform of N points.
-  const m = nFft / 2
-  const fft = new FFT(m)
-  const frame = new Float64Array(nFft) // windowed frame, read by fft.js as m interleaved complex values
-  const z = new Float64Array(nFft) // its m-point spectrum, interleaved re, im
-  const nBins = m + 1
-  const cos = new Float64Array(nBins)
-  const sin = new Float64Array(nBins)
-  for (let k = 0; k < nBins; k++) {
-    cos[k] = Math.cos((2 * Math.PI * k) / nFft)
-    sin[k] = Math.sin((2 * Math.PI * k) / nFft)
-  }
-  const power = new Float64Array(nBins)
-  const half = nFft / 2
-
+  const kernel = createStftKernel(nFft, hopLength)
   return (samples, visit) => {
-    const frames = logMelFrames(samples.length, hopLength)
-    for (let t = 0; t < frames; t++) {
-      const start = t * hopLength - half // index in `samples` of the frame's first point
-      const from = Math.max(0, -start)
-      const to = Math.min(nFft, samples.length - start)
-      if (from > 0 || to < nFft) frame.fill(0) // the frame reaches into the centring pad (or past a short clip)
-      for (let n = from; n < to; n++) frame[n] = samples[start + n] * window[n]
-      fft.transform(z, frame)
-      for (let k = 0; k < nBins; k++) {
-        // E = DFT of even samples, O = DFT of odd samples, from Z[k] and conj(Z[m - k]); X[k] = E + e^(-2 pi i k / N) O
-        const a = 2 * (k & (m - 1))
-        const b = 2 * ((m - k) & (m - 1))
-        const evenRe = (z[a] + z[b]) * 0.5
-        const evenIm = (z[a + 1] - z[b + 1]) * 0.5
-        const oddRe = (z[a + 1] + z[b + 1]) * 0.5
-        const oddIm = (z[b] - z[a]) * 0.5
-        const re = evenRe + cos[k] * oddRe + sin[k] * oddIm
-        const im = evenIm + cos[k] * oddIm - sin[k] * oddRe
-        power[k] = re * re + im * im
-      }
-      visit(power, t)
-    }
+    const { frames, power } = kernel.run(samples)
+    for (let t = 0; t < frames; t++) visit(power.subarray(t * kernel.nBins, (t + 1) * kernel.nBins), t)
     return frames
   }
 }
 
 /**
- * Returns `project(power, out)`, which writes out[m] = sum_k weights[m][k] * power[k] (librosa's einsum of the
- * filterbank with the power spectrogram). Any bin lies under at most two adjacent triangles, so the projection
- * walks the bins once with two register accumulators per run of bins sharing their lower band, about twice as
- * fast as a sparse row-by-row product in V8. Throws if the filterbank lacks that shape (a broken invariant).
- */
-function createMelProjection(
-  weights: Float32Array,
-  nMels: number,
-  nBins: number,
-): (power: Float64Array, out: Float64Array) => void {
-  const lowWeight = new Float64Array(nBins) // weight of bin k in its lower band
-  const highWeight = new Float64Array(nBins) // weight of bin k in the band above (0 when none)
-  const runBand: number[] = [] // lower band of each run of consecutive bins
-  const runStart: number[] = []
-  const runEnd: number[] = [] // exclusive
-  for (let k = 0; k < nBins; k++) {
-    let low = -1
-    for (let m = 0; m < nMels; m++) {
-      const w = weights[m * nBins + k]
-      if (w === 0) continue
-      if (low === -1) {
-        low = m
-        lowWeight[k] = w
-      } else if (m === low + 1) {
-        highWeight[k] = w
-      } else {
-        throw new Error(`melFilterbank: bin ${k} has weight in bands ${low} and ${m}; expected at most two adjacent`)
-      }
-    }
-    if (low === -1) continue // below fmin or above fmax
-    if (runBand.length > 0 && runBand[runBand.length - 1] === low && runEnd[runEnd.length - 1] === k) {
-      runEnd[runEnd.length - 1] = k + 1
-    } else {
-      runBand.push(low)
-      runStart.push(k)
-      runEnd.push(k + 1)
-    }
-  }
-  const runs = runBand.length
-  return (power, out) => {
-    out.fill(0)
-    for (let r = 0; r < runs; r++) {
-      let low = 0
-      let high = 0
-      for (let k = runStart[r]; k < runEnd[r]; k++) {
-        low += lowWeight[k] * power[k]
-        high += highWeight[k] * power[k]
-      }
-      const band = runBand[r]
-      out[band] += low
-      if (band + 1 < nMels) out[band + 1] += high
-    }
-  }
-}
-
-/**
  * Build a log-mel function for `config` (defaults LOG_MEL_DEFAULTS). Window, FFT tables and the mel filterbank
- * are computed here, once; call the result for every clip. Throws on an invalid config, naming the field.
+ * are computed here, once; call the result for every clip. The STFT and the mel projection run in WebAssembly
+ * (turnkit-stft.c; the projection walks each bin once, since a bin lies under at most two adjacent triangles), the
+ * dB conversion here. Throws on an invalid config, naming the field.
  */
 export function createLogMel(config: Partial<LogMelConfig> = {}): LogMelFn {
   const resolved = Object.freeze(resolveLogMelConfig(config))
   const { nMels, topDb, amin } = resolved
-  const stft = createStftPower(resolved)
+  const kernel = createStftKernel(resolved.nFft, resolved.hopLength)
   const { weights, nBins } = melFilterbank(resolved)
-
-  const project = createMelProjection(weights, nMels, nBins)
+  const wasm = audioWasm()
+  const weightsAt = wasm.tk_alloc(4 * weights.length)
+  new Float32Array(wasm.memory.buffer, weightsAt, weights.length).set(weights)
+  const projection = wasm.tk_mel_new(weightsAt, nMels, nBins)
+  wasm.tk_free(weightsAt)
+  if (projection === 0) throw new Error(`melFilterbank: a bin lies under two bands that are not adjacent, or out of memory`)
   // power_to_db subtracts 10 * log10(max(amin, ref)) with ref = 1.0: 0 dB unless amin > 1.
   const refDb = 10 * Math.log10(Math.max(amin, 1.0))
-
-  const melPower = new Float64Array(nMels)
+  let melCapacity = 0
+  let melAt = 0
 
   const logMel = (samples: Float32Array, onPowerFrame?: PowerFrameVisitor): LogMel => {
-    const frames = logMelFrames(samples.length, resolved.hopLength)
+    const { frames, power, pointer } = kernel.run(samples)
+    if (onPowerFrame) for (let t = 0; t < frames; t++) onPowerFrame(power.subarray(t * nBins, (t + 1) * nBins), t)
+    if (frames > melCapacity) {
+      if (melCapacity > 0) wasm.tk_free(melAt)
+      melCapacity = frames
+      melAt = wasm.tk_alloc(8 * nMels * frames)
+      if (melAt === 0) throw new Error(`log-mel: out of memory for ${frames} frames`)
+    }
+    wasm.tk_mel_apply(projection, pointer, frames, melAt)
+    const melPower = new Float64Array(wasm.memory.buffer, melAt, frames * nMels)
     const data = new Float32Array(frames * nMels)
     let maxDb = -Infinity
-    stft(samples, (power, t) => {
-      onPowerFrame?.(power, t)
-      project(power, melPower)
-      for (let m = 0; m < nMels; m++) {
-        // power_to_db: 10 * log10(max(amin, S)) - 10 * log10(max(amin, ref))
-        const db = 10 * Math.log10(Math.max(amin, melPower[m])) - refDb
-        if (db > maxDb) maxDb = db
-        data[t * nMels + m] = db
-      }
-    })
+    for (let i = 0; i < data.length; i++) {
+      // power_to_db: 10 * log10(max(amin, S)) - 10 * log10(max(amin, ref))
+      const db = 10 * Math.log10(Math.max(amin, melPower[i]!)) - refDb
+      if (db > maxDb) maxDb = db
+      data[i] = db
+    }
     // top_db is relative to the maximum of the whole clip, not of each frame (power_to_db: log_spec.max()).
     // Clamping the float32 values against the float64 floor equals rounding max(value, floor), since rounding
     // is monotonic.
     const floorDb = maxDb - topDb
-    for (let i = 0; i < data.length; i++) if (data[i] < floorDb) data[i] = floorDb
+    for (let i = 0; i < data.length; i++) if (data[i]! < floorDb) data[i] = floorDb
     return { data, frames, nMels }
   }
   return Object.assign(logMel, { config: resolved })

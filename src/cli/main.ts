@@ -28,7 +28,7 @@ import { CACHE_DEFAULTS, type DataOptions } from '../dataset/cache.js'
 import { verifyDataset } from '../dataset/verify.js'
 import { inspectDataset, formatInspection } from '../dataset/inspect.js'
 import { SHARD_COMPRESSIONS } from '../dataset/parquet-writer.js'
-import { DECODE_DEFAULTS, RESAMPLERS } from '../audio/decode.js'
+import { DECODE_DEFAULTS } from '../audio/decode.js'
 import { LOG_MEL_DEFAULTS } from '../audio/log-mel.js'
 import { TOKENIZER_DEFAULTS } from '../text/wordpiece.js'
 import { IMAGE_DEFAULTS } from '../image/image-stage.js'
@@ -241,7 +241,6 @@ const COMMANDS = {
       'max-seconds': numberOption({ help: 'keep at most S seconds from the clip start; shorter clips are kept whole (the trainer crops or pads to 216 frames)', value: 'S', default: DECODE_DEFAULTS.maxSeconds, min: 0, minExclusive: true }),
       'min-seconds': numberOption({ help: 'reject clips shorter than S seconds after decoding (too-short)', value: 'S', default: DECODE_DEFAULTS.minSeconds, min: 0 }),
       'sample-rate': intOption({ help: 'decode rate', value: 'HZ', default: DECODE_DEFAULTS.sampleRate, min: 1 }),
-      resampler: choiceOption({ help: "soxr (libsoxr at 20-bit precision: librosa's default soxr_hq), swr (ffmpeg's own), auto = soxr when the binary has it", choices: ['auto', ...RESAMPLERS], default: DECODE_DEFAULTS.resampler }),
       'n-fft': intOption({ help: "log-mel FFT size (TURN's)", default: LOG_MEL_DEFAULTS.nFft, min: 1 }),
       hop: intOption({ help: 'log-mel hop length, samples', default: LOG_MEL_DEFAULTS.hopLength, min: 1 }),
       'n-mels': intOption({ help: 'mel bands', default: LOG_MEL_DEFAULTS.nMels, min: 1 }),
@@ -265,7 +264,7 @@ const COMMANDS = {
         src: v.src,
         out: v.out,
         stage: {
-          decode: { sampleRate: v['sample-rate'], maxSeconds: v['max-seconds'], minSeconds: v['min-seconds'], resampler: v.resampler },
+          decode: { sampleRate: v['sample-rate'], maxSeconds: v['max-seconds'], minSeconds: v['min-seconds'] },
           logMel: { sampleRate: v['sample-rate'], nFft: v['n-fft'], hopLength: v.hop, nMels: v['n-mels'], fmin: v.fmin, fmax: v.fmax ?? null, topDb: v['top-db'] },
           tokenizer: { maxTokens: v['max-tokens'] },
           vocabPath: v.vocab === undefined ? null : resolve(v.vocab),

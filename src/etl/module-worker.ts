@@ -11,12 +11,14 @@ const FROM_SOURCES = import.meta.url.endsWith('.ts')
  * `{ fatal: string }` on the worker, so the parent can report it like any other error.
  */
 export function spawnModuleWorker(moduleUrl: string, entry: string, data: unknown): Worker {
+  // Only dynamic import(): the eval'd code runs as CommonJS or as a module, as the parent's --input-type says.
   const bootstrap = `
-    const { parentPort, workerData } = require('node:worker_threads')
-    const ready = workerData.tsx === null ? Promise.resolve() : import(workerData.tsx).then((tsx) => tsx.register())
-    ready.then(() => import(workerData.module))
-      .then((mod) => mod[workerData.entry](parentPort, workerData.data))
-      .catch((err) => { parentPort.postMessage({ fatal: String(err && err.stack || err) }) })`
+    import('node:worker_threads').then(({ parentPort, workerData }) => {
+      const ready = workerData.tsx === null ? Promise.resolve() : import(workerData.tsx).then((tsx) => tsx.register())
+      return ready.then(() => import(workerData.module))
+        .then((mod) => mod[workerData.entry](parentPort, workerData.data))
+        .catch((err) => { parentPort.postMessage({ fatal: String(err && err.stack || err) }) })
+    })`
   return new Worker(bootstrap, {
     eval: true,
     workerData: { tsx: FROM_SOURCES ? import.meta.resolve('tsx/esm/api') : null, module: moduleUrl, entry, data },

@@ -3,6 +3,7 @@
 // listing and the settings: never on worker count, timing, partitioning or on how many earlier units were
 // already done. That one rule gives resume, --part i/N and merge for free. The runner never names a file: the
 // dataset writer (src/dataset/writer.ts) owns the directory.
+import { readFileSync } from 'node:fs'
 import pLimit from 'p-limit'
 import { isReject, type Reject } from '../kinds/reject.js'
 import { SOURCE_ITEM_IDS, type Row, type SourceRecord, type StageItem } from '../kinds/record.js'
@@ -71,6 +72,11 @@ export interface PrepareSummary extends BuildStatus {
   cleanedTexts: number
   /** Wall seconds from the first item dispatched to the last unit written (worker start-up included). */
   processingSec: number
+  /**
+   * CPU seconds over the same span: this process' threads and the child processes (ffmpeg) that ended in it, from
+   * /proc/self/stat; null where there is no /proc (not Linux).
+   */
+  cpuSec: number | null
 }
 
 const toLedgerLine = (r: Reject, source: string | undefined): LedgerLine => ({
@@ -149,6 +155,9 @@ export async function prepareDataset<R extends SourceRecord>(job: PrepareJob<R>)
   }
 }
 
+/** Items handed to each worker at once: two decode batches' worth (DECODE_BATCH = 16). */
+const ITEMS_IN_FLIGHT_PER_WORKER = 32
+
 /** Build this part's unfinished units of `items` with `writer`, then finish the dataset when every unit is there. */
 async function buildUnits<R extends SourceRecord>(job: PrepareJob<R>, writer: DatasetWriter, items: readonly (R | Reject)[]): Promise<Omit<PrepareSummary, 'cleanedTexts'>> {
   const { shardRows, workers } = job
@@ -165,9 +174,11 @@ async function buildUnits<R extends SourceRecord>(job: PrepareJob<R>, writer: Da
   const pending = mine.reduce((n, unit) => n + Math.min(shardRows, items.length - unit * shardRows), 0)
   progress.start(pending, `prepare ${job.pipeline}`)
   const started = performance.now()
+  const cpuStart = cpuSeconds()
   const pool = new WorkerPool<StageItem<R>, Row>(job.stage, workers)
-  // Enough items in flight to keep every worker busy while ffmpeg starts up; bounded so memory is too.
-  const limit = pLimit(Math.max(2, workers * 3))
+  // Enough items in flight per worker for two of its decode batches (audio/decode.ts createDecoder: one ffmpeg run
+  // decodes the next batch while the worker computes log-mels of the last); bounded so memory is too.
+  const limit = pLimit(Math.max(2, workers * ITEMS_IN_FLIGHT_PER_WORKER))
   try {
     let writing: Promise<unknown> = Promise.resolve()
     for (const unit of mine) {
@@ -220,7 +231,9 @@ async function buildUnits<R extends SourceRecord>(job: PrepareJob<R>, writer: Da
   }
   progress.done()
   const processingSec = Number(((performance.now() - started) / 1000).toFixed(3))
-  return { ...(await writer.finish()), part, unitsBuilt: mine.length, unitsSkipped: skipped, rebuilt, processingSec }
+  const cpuEnd = cpuSeconds()
+  const cpuSec = cpuStart === null || cpuEnd === null ? null : Number((cpuEnd - cpuStart).toFixed(2))
+  return { ...(await writer.finish()), part, unitsBuilt: mine.length, unitsSkipped: skipped, rebuilt, processingSec, cpuSec }
 }
 
 /**
@@ -265,3 +278,18 @@ function rejectLeaks<R extends SourceRecord>(items: readonly (R | Reject)[], lea
     return { kind: 'reject', key: item.key, stage: 'list', code: 'split-leak', message: `${leaked} is in split ${keep.get(leaked)} too; kept there (--on-split-leak reject)`, source: item.source } satisfies Reject
   })
 }
+
+/** utime + stime + cutime + cstime of /proc/self/stat in seconds (every thread, and children waited for); null without /proc. */
+function cpuSeconds(): number | null {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // after "pid (comm) ": field 3 onwards
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) // fields 14-17 of proc(5)
+    return ticks / CLOCK_TICKS
+  } catch {
+    return null
+  }
+}
+
+/** sysconf(_SC_CLK_TCK): 100 on every Linux Node runs on. */
+const CLOCK_TICKS = 100

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import sharp from 'sharp'
 import { ConfigError } from '../config.js'
-import { decodeWithFfmpeg, type DecodeConfig, type Resampler } from '../audio/decode.js'
+import { createDecoder, type DecodeConfig } from '../audio/decode.js'
 import { ffmpegBinary, type FfmpegBinary } from '../audio/ffmpeg.js'
 import { createLogMel, type LogMelConfig } from '../audio/log-mel.js'
 import { describeClip } from '../audio/descriptors.js'
@@ -65,7 +65,7 @@ export interface AudioImageBoxesOptions {
 
 /** Options resolved once in the main thread; what each worker receives. */
 export interface ResolvedAudioImageBoxesOptions {
-  decode: DecodeConfig & { resampler: Resampler }
+  decode: DecodeConfig
   logMel: LogMelConfig
   image: ImageConfig
 }
@@ -120,6 +120,7 @@ const naming = (relative: string, message: string): string => (message.includes(
 /** Stage factory (run in each worker): builds the log-mel once, then maps records to rows. */
 export function createAudioImageBoxesStage(options: ResolvedAudioImageBoxesOptions): Stage<StageItem<AudioVisualSource>, Row> {
   const ffmpeg = ffmpegBinary()
+  const decode = createDecoder(options.decode, ffmpeg)
   const logMel = createLogMel(options.logMel)
   const { sampleRate, minSeconds, maxSeconds } = options.decode
   return async ({ record: item, files }): Promise<Row | Reject> => {
@@ -128,7 +129,7 @@ export function createAudioImageBoxesStage(options: ResolvedAudioImageBoxesOptio
 
     // Audio first: the default frame time is the middle of the window actually decoded.
     const { startSec, durationSec } = audioWindow(item, maxSeconds)
-    const decoded = await decodeWithFfmpeg(audioPath, options.decode, ffmpeg, { startSeconds: startSec, durationSeconds: durationSec })
+    const decoded = await decode(audioPath, { startSeconds: startSec, durationSeconds: durationSec })
     if (!decoded.ok) return reject(item.key, 'decode', decoded.code, naming(item.audio, decoded.message.replaceAll(audioPath, item.audio)))
     const seconds = decoded.samples.length / sampleRate
     if (seconds < minSeconds) {

@@ -2,8 +2,9 @@
 // and descriptors from one FFT pass, tokenize every caption. Built inside each worker from plain JSON options.
 import { ConfigError } from '../config.js'
 import type { SourceRecord } from './record.js'
-import { decodeWithFfmpeg, resolveDecodeConfig, type DecodeConfig, type Resampler } from '../audio/decode.js'
+import { createDecoder, resolveDecodeConfig, type DecodeConfig } from '../audio/decode.js'
 import { ffmpegBinary, type FfmpegBinary } from '../audio/ffmpeg.js'
+import { SOXR_BUILD } from '../audio/soxr.js'
 import { createLogMel, resolveLogMelConfig, type LogMelConfig } from '../audio/log-mel.js'
 import { describeClip } from '../audio/descriptors.js'
 import { loadVocab } from '../text/vocab.js'
@@ -38,7 +39,7 @@ export interface AudioTextOptions {
 
 /** Options resolved once in the main thread; what each worker receives. */
 export interface ResolvedAudioTextOptions {
-  decode: DecodeConfig & { resampler: Resampler }
+  decode: DecodeConfig
   logMel: LogMelConfig
   tokenizer: TokenizerConfig
   vocabPath: string | null
@@ -52,14 +53,16 @@ export function resolveAudioSettings(
   decodeInput: Partial<DecodeConfig>,
   logMelInput: Partial<LogMelConfig>,
   ffmpeg: FfmpegBinary,
-): { decode: DecodeConfig & { resampler: Resampler }; logMel: LogMelConfig; audio: JsonObject } {
-  const decode = resolveDecodeConfig(decodeInput, ffmpeg)
+): { decode: DecodeConfig; logMel: LogMelConfig; audio: JsonObject } {
+  const decode = resolveDecodeConfig(decodeInput)
   const logMel = resolveLogMelConfig({ sampleRate: decode.sampleRate, ...logMelInput })
   if (logMel.sampleRate !== decode.sampleRate) throw new ConfigError(`log-mel sampleRate ${logMel.sampleRate} differs from decode sampleRate ${decode.sampleRate}`)
   const audio: JsonObject = {
     sampleRate: decode.sampleRate,
-    resampler: decode.resampler,
-    decoder: ffmpeg.version,
+    resampler: SOXR_BUILD, // libsoxr's HQ recipe, as librosa's default res_type soxr_hq
+    downmix: 'mean',
+    // WAV is read in-process (formats/wav.ts); every other container by ffmpeg, whose version changes bytes.
+    decoder: { wav: 'turnkit', other: ffmpeg.version },
     nFft: logMel.nFft,
     hopLength: logMel.hopLength,
     nMels: logMel.nMels,
@@ -98,12 +101,13 @@ export function resolveAudioTextOptions(
 /** Stage factory (run in each worker): builds the decoder, log-mel and tokenizer once, then maps records to rows. */
 export function createAudioTextStage(options: ResolvedAudioTextOptions): Stage<StageItem<AudioCaptionSource>, Row> {
   const ffmpeg = ffmpegBinary()
+  const decode = createDecoder(options.decode, ffmpeg)
   const logMel = createLogMel(options.logMel)
   const tokenizer = createTokenizer(loadVocab(options.vocabPath ?? undefined), options.tokenizer)
   const { sampleRate, minSeconds } = options.decode
   return async ({ record: item, files }): Promise<Row | Reject> => {
     const path = files[item.source]!
-    const decoded = await decodeWithFfmpeg(path, options.decode, ffmpeg)
+    const decoded = await decode(path)
     if (!decoded.ok) return reject(item.key, 'decode', decoded.code, decoded.message.replaceAll(path, item.source))
     const seconds = decoded.samples.length / sampleRate
     if (seconds < minSeconds) return reject(item.key, 'decode', 'too-short', `${seconds.toFixed(2)} s decoded, --min-seconds is ${minSeconds}`)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Build wasm/turnkit-audio.wasm: libsoxr 0.1.3 (the resampler librosa uses through python-soxr: soxr_hq) and
+# turnkit's STFT kernel on the Ooura FFT libsoxr bundles, compiled to WebAssembly with Debian's clang, lld and
+# wasi-libc, from Debian's source package, with turnkit's entry points (native/audio/turnkit-*.c) and callback
+# tables whose signatures WebAssembly accepts (native/audio/tk-rdft*.c). The result is committed, so a user needs
+# only `npm ci`; this script is how to rebuild it (libsoxr is LGPL-2.1: see native/audio/COPYING.LGPL). Needs
+# root for apt-get (deb-src of bookworm main is added if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+apt-get update -q
+apt-get install -y -q clang lld wasi-libc libclang-rt-14-dev-wasm32 dpkg-dev patch
+if ! grep -rqs "deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > /etc/apt/sources.list.d/turnkit-src.sources
+  apt-get update -q
+fi
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+(cd "$WORK" && apt-get source -q libsoxr=0.1.3-4)
+S="$WORK/libsoxr-0.1.3/src"
+N="$ROOT/native/audio"
+# WebAssembly SIMD branches for libsoxr's two SIMD abstractions (dev32s.h, pffft.c), mapped from the SSE ones.
+(cd "$WORK/libsoxr-0.1.3" && patch -p1 < "$N/wasm-simd.patch")
+# cr32s (20-bit quality, HQ: librosa's soxr_hq) with PFFFT on WebAssembly SIMD, as python-soxr runs it on SSE;
+# cr64 for VHQ; no threads; -O3 without fast-math, so every machine computes the same bits.
+clang --target=wasm32-wasi --sysroot=/usr -I/usr/include/wasm32-wasi -L/usr/lib/wasm32-wasi -O3 -msimd128 -DSOXR_LIB \
+  -ffile-prefix-map="$S"=libsoxr -ffile-prefix-map="$N"=native/audio -Wl,--strip-debug \
+  -I"$N" -I"$S" -mexec-model=reactor -Wl,--no-entry -o "$ROOT/wasm/turnkit-audio.wasm" \
+  "$N/turnkit-soxr.c" "$N/turnkit-stft.c" "$S/soxr.c" "$S/data-io.c" "$S/dbesi0.c" "$S/filter.c" "$N/tk-rdft64.c" \
+  "$S/cr.c" "$S/cr32s.c" "$S/pffft32s.c" "$S/util32s.c" "$S/cr64.c" -lm
+sha256sum "$ROOT/wasm/turnkit-audio.wasm"

@@ -1,0 +1,34 @@
+// libsoxr in WebAssembly (wasm/turnkit-audio.wasm, built by scripts/build-audio-wasm.sh from Debian's libsoxr 0.1.3): the
+// resampler librosa.load uses by default (res_type 'soxr_hq', through python-soxr), run in-process with the same
+// quality recipe, so no process is spawned per clip.
+import { audioWasm } from './wasm.js'
+
+/** libsoxr's quality recipes as soxr.h numbers them: HQ is librosa's default (20-bit precision). */
+export const SOXR_RECIPES = { hq: 4, vhq: 6 } as const
+export type SoxrRecipe = keyof typeof SOXR_RECIPES
+
+/** What the manifest records of the resampler: it changes bytes. */
+export const SOXR_BUILD = 'libsoxr 0.1.3 (Debian 0.1.3-4), cr32/cr64 engines with fft4g, wasm32 -O3'
+
+/**
+ * Resample mono float32 `samples` from `inRate` to `outRate` Hz with libsoxr's one-shot call (the whole signal,
+ * then the flush), as python-soxr's `soxr.resample(x, in_rate, out_rate, quality)` does. Returns a new array of
+ * round(length * outRate / inRate) samples. Throws when libsoxr reports an error.
+ */
+export function resampleSoxr(samples: Float32Array, inRate: number, outRate: number, recipe: SoxrRecipe = 'hq'): Float32Array {
+  if (inRate === outRate) return samples.slice()
+  const e = audioWasm()
+  const room = Math.ceil((samples.length * outRate) / inRate) + 64
+  const input = e.tk_alloc(Math.max(4, samples.length * 4))
+  const output = e.tk_alloc(room * 4)
+  try {
+    if (input === 0 || output === 0) throw new Error(`soxr: out of memory for ${samples.length} samples`)
+    new Float32Array(e.memory.buffer, input, samples.length).set(samples)
+    const written = e.tk_resample(inRate, outRate, input, samples.length, output, room, SOXR_RECIPES[recipe])
+    if (written < 0) throw new Error(`soxr: resampling ${inRate} -> ${outRate} Hz failed`)
+    return new Float32Array(e.memory.buffer, output, written).slice()
+  } finally {
+    e.tk_free(input)
+    e.tk_free(output)
+  }
+}
