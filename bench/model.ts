@@ -10,9 +10,9 @@ import { resolveTurnConfig, type TurnConfig, type TurnPreset } from '../src/mode
 import { createTurn } from '../src/model/turn.js'
 import { disposeBatch, plainSgdStep, syntheticBatch } from '../src/model/synthetic.js'
 
-/** Mean ms per train step of `preset` at the given batch sizes, after `warmup` unmeasured steps. */
-async function timeSteps(preset: TurnPreset, sourceSize: number, intermediateSize: number, warmup: number, steps: number, microBatch: number | null = null): Promise<number> {
-  const config: TurnConfig = resolveTurnConfig({}, preset)
+/** Mean ms per train step of `preset` (with `overrides`) at the given batch sizes, after `warmup` unmeasured steps. */
+export async function timeSteps(preset: TurnPreset, sourceSize: number, intermediateSize: number, warmup: number, steps: number, microBatch: number | null = null, overrides: Partial<TurnConfig> = {}): Promise<number> {
+  const config: TurnConfig = resolveTurnConfig(overrides, preset)
   const model = createTurn(config, { seed: 1 })
   const batch = syntheticBatch(config, { sourceSize, intermediateSize, seed: 2 })
   const step = (seed: number): void => void plainSgdStep(model, batch, 1e-4, seed, { microBatch })

@@ -5,7 +5,7 @@
 // shared and noisy, so only ratios measured in one run mean anything.
 // The reference lives in .venv-reference/ (scripts/setup-python-reference.sh) or $TURNKIT_PYTHON; without it this
 // section says so and is skipped.
-// Run alone: node --import tsx bench/reference.ts [clips]   (prints JSON)
+// Run alone: node --import tsx bench/reference.ts [clips] [--train-only]   (prints JSON)
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
@@ -14,6 +14,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createRequire } from 'node:module'
 import { writeAudioCapsFixture } from '../src/fixtures/audio-retrieval.js'
 import { createLogMel } from '../src/audio/log-mel.js'
+import { selectBackend } from '../src/model/backend.js'
+import { DEMO_MODEL } from '../src/cli/demo.js'
+import type { TurnConfig, TurnPreset } from '../src/model/config.js'
+import { timeSteps } from './model.js'
+import { turnConfigReport } from './python/turn-config.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CACHE = join(ROOT, 'bench', '.cache')
@@ -90,6 +95,43 @@ function turnkitLogMelMs(): number {
   return median(runs)
 }
 
+/** The train steps compared: the model, the batch (source + intermediate), micro-batches, steps timed after one warm-up. */
+const TRAIN_CASES: { name: string; preset: TurnPreset; overrides: Partial<TurnConfig>; batch: number; micro: number | null; steps: number }[] = [
+  { name: 'tiny', preset: 'tiny', overrides: {}, batch: 16, micro: null, steps: 20 },
+  { name: 'demo', preset: 'tiny', overrides: DEMO_MODEL, batch: 16, micro: null, steps: 10 },
+  { name: 'paper4', preset: 'paper', overrides: {}, batch: 4, micro: null, steps: 3 },
+  // The whole 64 + 64 step's tape outgrows wasm's 4 GiB heap (docs/model.md): turnkit runs it in micro-batches.
+  { name: 'paper64', preset: 'paper', overrides: {}, batch: 64, micro: 4, steps: Number(process.env.TURNKIT_BENCH_PAPER_STEPS ?? 1) },
+]
+
+/**
+ * turnkit's train step on the active tfjs backend (wasm: one thread) against bench/python/turn_step.py, the same
+ * model in PyTorch (same parameters, module by module), with 1 and 2 threads. The PyTorch side always runs the
+ * whole batch at once (it has the memory).
+ */
+async function benchTrainSteps(python: string): Promise<Record<string, number | string>> {
+  const { name: backend } = await selectBackend({ log: () => {} })
+  const out: Record<string, number | string> = { 'reference.train.backend': backend }
+  for (const c of TRAIN_CASES) {
+    if (c.steps <= 0) continue
+    const key = `reference.train.${c.name}`
+    const config = join(CACHE, `turn-config-${c.name}.json`)
+    await writeFile(config, JSON.stringify(await turnConfigReport(c.preset, c.overrides)))
+    const ours = await timeSteps(c.preset, c.batch, c.batch, 1, c.steps, c.micro, c.overrides)
+    out[`${key}.batch`] = `${c.batch} + ${c.batch}${c.micro === null ? '' : ` (turnkit in micro-batches of ${c.micro})`}`
+    out[`${key}.turnkitMs`] = round(ours, 1)
+    for (const threads of [1, 2]) {
+      const args = [join(ROOT, 'bench', 'python', 'turn_step.py'), '--config', config, '--source', String(c.batch), '--intermediate', String(c.batch), '--warmup', '1', '--steps', String(Math.max(2, c.steps)), '--threads', String(threads)]
+      const r = spawnSync(python, args, { encoding: 'utf8', env: pythonEnv() })
+      if (r.status !== 0) throw new Error(`bench/python/turn_step.py failed: ${r.stderr}`)
+      const torchMs = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ms_per_step: number }).ms_per_step
+      out[`${key}.torch${threads}ThreadMs`] = round(torchMs, 1)
+      out[`${key}.slowdownVsTorch${threads}Thread`] = round(ours / torchMs)
+    }
+  }
+  return out
+}
+
 export async function benchReference(clips = 120, rounds = 3): Promise<Record<string, number | string>> {
   const python = referencePython()
   if (python === null) return { 'reference.skipped': 'no Python reference: run scripts/setup-python-reference.sh (or set TURNKIT_PYTHON)' }
@@ -127,9 +169,14 @@ export async function benchReference(clips = 120, rounds = 3): Promise<Record<st
   out['reference.logMel.turnkitMs'] = round(median(ours), 3)
   out['reference.logMel.librosaMs'] = round(median(theirs), 3)
   out['reference.logMel.speedRatio'] = round(median(theirs) / median(ours))
+  const torch = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' })
+  if (torch.status === 0) Object.assign(out, await benchTrainSteps(python))
+  else out['reference.train.skipped'] = 'no torch in the reference environment'
   return out
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.stdout.write(JSON.stringify(await benchReference(Number(process.argv[2] ?? 120)), null, 2) + '\n')
+  const python = referencePython()
+  const result = process.argv.includes('--train-only') && python !== null ? await benchTrainSteps(python) : await benchReference(Number(process.argv[2] ?? 120))
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n')
 }

@@ -1,8 +1,9 @@
 // `npm run bench`: throughput and memory figures, written as JSON to bench/results/latest.json (and printed).
 // Sections: the AudioCaps pipeline end to end (10 s 44.1 kHz WAV and M4A clips, 1 and 2 workers, two corpus
 // sizes to show memory stays flat), log-mel ms per clip, shard encode MB/s, the reader, corpora and datasets in an
-// S3-compatible store (storage.ts), and the model.
-// Usage: npm run bench [-- --only logmel,shards,audio,grounding,audio-visual,reader,storage,model] [--clips N]
+// S3-compatible store (storage.ts), the model, and turnkit against the Python / PyTorch a user would otherwise write
+// (reference.ts; skipped, saying so, without .venv-reference).
+// Usage: npm run bench [-- --only logmel,shards,audio,grounding,audio-visual,reader,storage,model,reference] [--clips N]
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
@@ -21,6 +22,7 @@ import { benchAudioVisual } from './audio-visual.js'
 import { benchReader } from './reader.js'
 import { benchModel } from './model.js'
 import { benchStorage } from './storage.js'
+import { benchReference } from './reference.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CACHE = join(ROOT, 'bench', '.cache')
@@ -96,7 +98,7 @@ async function benchShards(): Promise<Figures> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { only: { type: 'string' }, clips: { type: 'string' } } })
-  const only = new Set((values.only ?? 'logmel,shards,audio,grounding,audio-visual,reader,storage,model').split(','))
+  const only = new Set((values.only ?? 'logmel,shards,audio,grounding,audio-visual,reader,storage,model,reference').split(','))
   const clips = Number(values.clips ?? 200)
   await mkdir(CACHE, { recursive: true })
   const results: Record<string, unknown> = {
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
   if (only.has('reader')) results.reader = await benchReader()
   if (only.has('storage')) results.storage = await benchStorage()
   if (only.has('model')) results.model = await benchModel()
+  if (only.has('reference')) results.reference = await benchReference()
   await mkdir(join(ROOT, 'bench', 'results'), { recursive: true })
   const text = JSON.stringify(results, null, 2) + '\n'
   await writeFile(join(ROOT, 'bench', 'results', 'latest.json'), text)

@@ -1,4 +1,4 @@
-// libsoxr in WebAssembly (wasm/turnkit-audio.wasm, built by scripts/build-audio-wasm.sh from Debian's libsoxr 0.1.3): the
+// libsoxr in WebAssembly (wasm/turnkit-audio.wasm, built by scripts/build-wasm.sh from Debian's libsoxr 0.1.3): the
 // resampler librosa.load uses by default (res_type 'soxr_hq', through python-soxr), run in-process with the same
 // quality recipe, so no process is spawned per clip.
 import { audioWasm } from './wasm.js'

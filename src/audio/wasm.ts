@@ -1,5 +1,5 @@
 // wasm/turnkit-audio.wasm, loaded once per thread: libsoxr (soxr.ts) and the STFT power kernel (log-mel.ts),
-// built by scripts/build-audio-wasm.sh from Debian's libsoxr source and native/audio/. WebAssembly's floats are
+// built by scripts/build-wasm.sh from Debian's libsoxr source and native/audio/. WebAssembly's floats are
 // IEEE without fast-math, so every machine computes the same bits.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -3,6 +3,7 @@
 // often absent; wasm ships in its npm package and always loads; cpu (pure JS) is the last resort.
 
 import * as tf from '@tensorflow/tfjs-core'
+import { installWasmKernels } from './wasm-kernels.js'
 
 /** Values of TURNKIT_BACKEND, in the order selectBackend tries them. */
 export const BACKEND_CHOICES = ['node-gpu', 'node', 'wasm', 'cpu'] as const
@@ -60,7 +61,10 @@ export async function activate(choice: BackendChoice): Promise<string> {
   }
   if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`)
   await tf.ready()
-  if (name === 'wasm') shareIdentityBuffers()
+  if (name === 'wasm') {
+    shareIdentityBuffers()
+    installWasmKernels()
+  }
   return name
 }
 

@@ -29,6 +29,9 @@ const explicitTransposeMatMul = customGrad((a: tf.Tensor, b: tf.Tensor, save: tf
     value: tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor, tf.Tensor]
+      // Batched: turnkit's BatchMatMul (wasm-kernels.ts) transposes as fast as it multiplies, in the same order of
+      // sums as after an explicit transpose. One matrix: the backend's XNNPACK path, after an explicit transpose.
+      if (dy.rank === 3) return [tf.matMul(dy as tf.Tensor3D, sb as tf.Tensor3D, false, true), tf.matMul(sa as tf.Tensor3D, dy as tf.Tensor3D, true, false)]
       return [tf.matMul(dy as tf.Tensor3D, swapLast(sb) as tf.Tensor3D), tf.matMul(swapLast(sa) as tf.Tensor3D, dy as tf.Tensor3D)]
     },
   }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build wasm/turnkit-audio.wasm: libsoxr 0.1.3 (the resampler librosa uses through python-soxr: soxr_hq) and
+# Build turnkit's two WebAssembly modules. wasm/turnkit-kernels.wasm: the batched matrix product turnkit gives
+# TensorFlow.js's wasm backend (native/kernels/, plain C with WebAssembly SIMD, no libc). wasm/turnkit-audio.wasm: libsoxr 0.1.3 (the resampler librosa uses through python-soxr: soxr_hq) and
 # turnkit's STFT kernel on the Ooura FFT libsoxr bundles, compiled to WebAssembly with Debian's clang, lld and
 # wasi-libc, from Debian's source package, with turnkit's entry points (native/audio/turnkit-*.c) and callback
 # tables whose signatures WebAssembly accepts (native/audio/tk-rdft*.c). The result is committed, so a user needs
@@ -28,4 +29,7 @@ clang --target=wasm32-wasi --sysroot=/usr -I/usr/include/wasm32-wasi -L/usr/lib/
   -I"$N" -I"$S" -mexec-model=reactor -Wl,--no-entry -o "$ROOT/wasm/turnkit-audio.wasm" \
   "$N/turnkit-soxr.c" "$N/turnkit-stft.c" "$S/soxr.c" "$S/data-io.c" "$S/dbesi0.c" "$S/filter.c" "$N/tk-rdft64.c" \
   "$S/cr.c" "$S/cr32s.c" "$S/pffft32s.c" "$S/util32s.c" "$S/cr64.c" -lm
-sha256sum "$ROOT/wasm/turnkit-audio.wasm"
+# The kernels run inside tfjs's memory (imported): no libc, no data, no stack, so they touch nothing of tfjs's.
+clang --target=wasm32 -nostdlib -O3 -msimd128 -mbulk-memory -Wl,--no-entry -Wl,--import-memory -Wl,--strip-debug \
+  -ffile-prefix-map="$ROOT/native"=native -o "$ROOT/wasm/turnkit-kernels.wasm" "$ROOT/native/kernels/turnkit-kernels.c"
+sha256sum "$ROOT/wasm/turnkit-audio.wasm" "$ROOT/wasm/turnkit-kernels.wasm"
