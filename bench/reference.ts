@@ -19,6 +19,7 @@ import { DEMO_MODEL } from '../src/cli/demo.js'
 import type { TurnConfig, TurnPreset } from '../src/model/config.js'
 import { timeSteps } from './model.js'
 import { turnConfigReport } from './python/turn-config.js'
+import { buildDist, installedArgs } from './installed.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CACHE = join(ROOT, 'bench', '.cache')
@@ -55,16 +56,9 @@ interface EtlRun {
   cpuMsPerClip: number
 }
 
-/**
- * `turnkit <args>` as the installed package runs it: the compiled dist/ (a checkout's bin runs the sources through
- * tsx, whose start-up in each worker thread would count against a 120-clip run). Built first by benchReference.
- */
-const DIST_MAIN = pathToFileURL(join(ROOT, 'dist', 'src', 'cli', 'main.js')).href
-const installed = (args: string[]): string[] => ['--input-type=module', '-e', `const { main } = await import(${JSON.stringify(DIST_MAIN)}); process.exitCode = await main(process.argv.slice(1))`, ...args]
-
 function turnkitEtl(src: string, workers: number): EtlRun {
   const out = join(CACHE, `reference-out-${process.pid}`)
-  const r = spawnSync(process.execPath, installed(['prepare', 'audiocaps', '--src', src, '--out', out, '--workers', String(workers), '--json', '--quiet']), { encoding: 'utf8' })
+  const r = spawnSync(process.execPath, installedArgs(['prepare', 'audiocaps', '--src', src, '--out', out, '--workers', String(workers), '--json', '--quiet']), { encoding: 'utf8' })
   spawnSync('rm', ['-rf', out])
   if (r.status !== 0) throw new Error(`turnkit prepare failed: ${r.stderr}`)
   const s = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { inputs: number; processingSec: number; cpuSec: number }
@@ -135,8 +129,7 @@ async function benchTrainSteps(python: string): Promise<Record<string, number | 
 export async function benchReference(clips = 120, rounds = 3): Promise<Record<string, number | string>> {
   const python = referencePython()
   if (python === null) return { 'reference.skipped': 'no Python reference: run scripts/setup-python-reference.sh (or set TURNKIT_PYTHON)' }
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' })
-  if (build.status !== 0) throw new Error(`npm run build failed: ${build.stderr}`)
+  buildDist()
   const out: Record<string, number | string> = { 'reference.turnkit': 'the compiled package (dist/), as installed', 'reference.python': spawnSync(python, ['-c', 'import librosa, pyarrow, sys; print(f"Python {sys.version.split()[0]}, librosa {librosa.__version__}, pyarrow {pyarrow.__version__}")'], { encoding: 'utf8' }).stdout.trim() }
   for (const format of ['wav', 'flac', 'm4a'] as const) {
     const src = await corpus(format, clips)

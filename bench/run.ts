@@ -3,7 +3,8 @@
 // sizes to show memory stays flat), log-mel ms per clip, shard encode MB/s, the reader, corpora and datasets in an
 // S3-compatible store (storage.ts), the model, and turnkit against the Python / PyTorch a user would otherwise write
 // (reference.ts; skipped, saying so, without .venv-reference).
-// Usage: npm run bench [-- --only logmel,shards,audio,grounding,audio-visual,reader,storage,model,reference] [--clips N]
+// Usage: npm run bench [-- --only logmel,shards,audio,grounding,audio-visual,reader,storage,model,reference,scale] [--clips N]
+// (scale, the 20,000-clip partitioned run of scale.ts, runs only when named)
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
@@ -23,6 +24,7 @@ import { benchReader } from './reader.js'
 import { benchModel } from './model.js'
 import { benchStorage } from './storage.js'
 import { benchReference } from './reference.js'
+import { benchScale } from './scale.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CACHE = join(ROOT, 'bench', '.cache')
@@ -128,6 +130,8 @@ async function main(): Promise<void> {
   if (only.has('storage')) results.storage = await benchStorage()
   if (only.has('model')) results.model = await benchModel()
   if (only.has('reference')) results.reference = await benchReference()
+  // Not in the default set: it generates a 20,000-clip corpus (18 GB) and takes about ten minutes.
+  if (only.has('scale')) results.scale = await benchScale()
   await mkdir(join(ROOT, 'bench', 'results'), { recursive: true })
   const text = JSON.stringify(results, null, 2) + '\n'
   await writeFile(join(ROOT, 'bench', 'results', 'latest.json'), text)

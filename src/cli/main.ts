@@ -27,6 +27,7 @@ import { isRemote, resolveLocation, type StoreOptions } from '../dataset/storage
 import { CACHE_DEFAULTS, type DataOptions } from '../dataset/cache.js'
 import { verifyDataset } from '../dataset/verify.js'
 import { inspectDataset, formatInspection } from '../dataset/inspect.js'
+import { diffDatasets, formatDiff } from '../dataset/diff.js'
 import { SHARD_COMPRESSIONS } from '../dataset/parquet-writer.js'
 import { DECODE_DEFAULTS } from '../audio/decode.js'
 import { LOG_MEL_DEFAULTS } from '../audio/log-mel.js'
@@ -289,11 +290,15 @@ const COMMANDS = {
     summary: 'join datasets built with --part i/N into one dataset',
     synopsis: 'turnkit merge <location> [<location> ...] --out LOCATION',
     notes: '  The parts must come from the same corpus listing and settings; the result is byte-identical to a single run.\n  Parts and --out may be folders or s3:// prefixes; within one S3 endpoint part files are copied server-side.',
-    options: { out: stringOption({ help: 'the merged dataset (may be one of the parts)', value: 'LOCATION', required: true }), ...STORE_OPTIONS },
+    options: {
+      out: stringOption({ help: 'the merged dataset (may be one of the parts)', value: 'LOCATION', required: true }),
+      json: switchOption({ help: 'print the summary as one JSON line (with the version)' }),
+      ...STORE_OPTIONS,
+    },
     async run(dirs, v) {
       if (dirs.length === 0) throw new UsageError('expected part directories')
       const summary = await DatasetWriter.merge(dirs.map((d) => resolveLocation(d)), resolveLocation(v.out), storeOptions(v))
-      return printSummary(summary.manifest?.pipeline.name ?? 'merge', summary, Infinity, false)
+      return printSummary(summary.manifest?.pipeline.name ?? 'merge', summary, Infinity, v.json)
     },
   }),
   verify: command({
@@ -312,6 +317,31 @@ const COMMANDS = {
       const manifest = await readManifest(resolveLocation(dir), storeOptions(v))
       process.stdout.write(`verify: ${dir} OK: ${manifest.shards.length} part files, ${manifest.rows} rows, version ${manifest.version}\n`)
       return 0
+    },
+  }),
+  diff: command({
+    summary: 'what changed between two datasets: settings, keys added, removed and changed, ledger by reason',
+    synopsis: 'turnkit diff <location A> <location B> [--json]',
+    notes: '  Rows are matched by key and compared column by column (a hash of each decoded value); equal versions read no rows.\n  Exit 0 when identical, 1 when they differ, 2 on a usage error; a dataset that cannot be read or fails verification is an error (exit 1, named).',
+    options: {
+      json: switchOption({ help: 'print the whole diff as one JSON line (every key, not the first 20 per list)' }),
+      'no-verify-data': switchOption({ help: "compare without first checking every part file's size and sha256 against its manifest (a warning says so)" }),
+      ...STORE_OPTIONS,
+      ...CACHE_OPTIONS,
+    },
+    async run(positionals, v) {
+      if (positionals.length !== 2) throw new UsageError('expected two dataset locations: turnkit diff A B')
+      const [a, b] = positionals.map((p) => resolveLocation(p)) as [string, string]
+      if (v['no-verify-data']) process.stderr.write('diff: comparing without verifying the part files first (--no-verify-data)\n')
+      else {
+        for (const location of [a, b]) {
+          const problems = await verifyDataset(location, dataOptions(v))
+          if (problems.length > 0) throw new Error(`diff: ${location} fails verification (${problems[0]}${problems.length > 1 ? `; ${problems.length - 1} more` : ''}): run turnkit verify on it, rebuild it, then diff again`)
+        }
+      }
+      const diff = await diffDatasets(a, b, dataOptions(v))
+      process.stdout.write(v.json ? JSON.stringify(diff) + '\n' : formatDiff(diff))
+      return diff.identical ? 0 : 1
     },
   }),
   train: command({

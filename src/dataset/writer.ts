@@ -104,6 +104,11 @@ export interface DatasetWriterOptions {
   tool: { name: string; version: string }
   /** how to rebuild it (the prepare command line), shown when a reader finds the dataset damaged */
   command?: string
+  /**
+   * Which part of a partitioned build this directory holds (`--part i/N`: units j with j % N = i); recorded, not
+   * hashed, so that merge can name the parts that are missing. Default the whole build (0/1).
+   */
+  part?: { index: number; count: number }
   /** where the writer says what it did besides writing (a stale lock taken over); default stderr */
   note?: (line: string) => void
 }
@@ -116,6 +121,21 @@ export interface WriteDatasetOptions extends Omit<DatasetWriterOptions, 'source'
   /** inputs (rows and rejects, in key order) per part file; default 1000 */
   shardRows?: number
   tool?: { name: string; version: string }
+}
+
+/**
+ * What merge says when units are in none of the given directories: the part indexes they belong to when the parts
+ * agree on N (unit j belongs to part j % N), and how to build them.
+ */
+function missingPartsMessage(missing: readonly number[], partCounts: ReadonlySet<number>): string {
+  const list = (xs: readonly number[]): string => `${xs.slice(0, 10).join(', ')}${xs.length > 10 ? `, ... (${xs.length} in all)` : ''}`
+  const units = `units ${list(missing)}`
+  if (partCounts.size !== 1) return `merge: ${units} are in none of the given directories: build the missing parts first (with --part i/N, unit j belongs to part j % N)`
+  const [count] = [...partCounts] as [number]
+  const parts = [...new Set(missing.map((u) => u % count))].sort((a, b) => a - b)
+  const one = parts.length === 1
+  return `merge: part${one ? '' : 's'} ${list(parts)} of ${count} ${one ? 'is' : 'are'} missing or unfinished (${units} are in none of the given directories): ` +
+    `build ${one ? 'it' : 'them'} (turnkit prepare ... --part ${parts[0]}/${count}, or resubmit ${one ? 'that array index' : 'those array indexes'}) and merge again with every part`
 }
 
 /** A JSON object of a store, or null when it does not exist. */
@@ -185,7 +205,7 @@ export class DatasetWriter {
         await store.write(stateKey(BUILD_FILE), JSON.stringify(identity, null, 2) + '\n')
       }
       // The tool that built the units goes into the manifest, also when another process merges them.
-      await store.write(stateKey(ENVIRONMENT_FILE), JSON.stringify({ tool: options.tool, command: options.command ?? null }) + '\n')
+      await store.write(stateKey(ENVIRONMENT_FILE), JSON.stringify({ tool: options.tool, command: options.command ?? null, part: options.part ?? { index: 0, count: 1 } }) + '\n')
       return new DatasetWriter(store, identity, options.schema, { compression, rowGroupRows }, options.tool, lock)
     } catch (error) {
       await lock.release()
@@ -310,6 +330,7 @@ export class DatasetWriter {
     const target = openStore(out, options)
     let identity: BuildIdentity | undefined
     let tool: { name: string; version: string } | undefined
+    const partCounts = new Set<number>()
     const seen = new Map<number, { from: string; sha256: string | null }>()
     const copies: { from: Store; key: string }[] = []
     for (const part of parts) {
@@ -318,7 +339,9 @@ export class DatasetWriter {
       if (build === null) throw new Error(`${store.location} is not a turnkit prepare output (no ${STATE_DIR}/${BUILD_FILE})`)
       identity ??= build
       if (canonicalJson(build) !== canonicalJson(identity)) throw new Error(`${store.location} was built from another listing or with other settings than ${parts[0]}: only parts of one build can be merged`)
-      tool ??= (await readJson<{ tool: { name: string; version: string } }>(store, stateKey(ENVIRONMENT_FILE)))?.tool
+      const environment = await readJson<{ tool: { name: string; version: string }; part?: { index: number; count: number } }>(store, stateKey(ENVIRONMENT_FILE))
+      tool ??= environment?.tool
+      if (environment?.part) partCounts.add(environment.part.count)
       for (const [unit, result] of await readUnitResults(store)) {
         const sha = result.shard?.sha256 ?? null
         const previous = seen.get(unit)
@@ -334,9 +357,7 @@ export class DatasetWriter {
     }
     const build = identity as BuildIdentity
     const missing = Array.from({ length: build.units }, (_, u) => u).filter((u) => !seen.has(u))
-    if (missing.length > 0) {
-      throw new Error(`merge: units ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''} are in none of the given directories: build the missing parts first (with --part i/N, unit j belongs to part j % N)`)
-    }
+    if (missing.length > 0) throw new Error(missingPartsMessage(missing, partCounts))
     const lock = await prepareOutputDir(target, note)
     try {
       const existing = await readJson<BuildIdentity>(target, stateKey(BUILD_FILE))
@@ -344,7 +365,7 @@ export class DatasetWriter {
         throw new Error(`${target.location} already holds a different build: merge into a new folder or into one of the parts`)
       }
       await target.write(stateKey(BUILD_FILE), JSON.stringify(build, null, 2) + '\n')
-      await target.write(stateKey(ENVIRONMENT_FILE), JSON.stringify({ tool, command: null }) + '\n')
+      await target.write(stateKey(ENVIRONMENT_FILE), JSON.stringify({ tool, command: null, part: { index: 0, count: 1 } }) + '\n')
       // Part file before its unit result, as writeUnit does, so a merge killed midway leaves a resumable directory.
       for (const { from, key } of copies) await target.copyFrom(from, key, key)
       return await new DatasetWriter(target, build, null, ENCODE_DEFAULTS, tool as { name: string; version: string }, lock).finish()

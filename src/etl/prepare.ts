@@ -146,6 +146,7 @@ export async function prepareDataset<R extends SourceRecord>(job: PrepareJob<R>)
     compression: job.compression ?? 'zstd',
     tool: job.tool,
     ...(job.command === undefined ? {} : { command: job.command }),
+    ...(job.part === undefined ? {} : { part: job.part }),
     ...job.store,
   })
   try {
