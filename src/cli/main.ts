@@ -28,6 +28,7 @@ import { CACHE_DEFAULTS, type DataOptions } from '../dataset/cache.js'
 import { verifyDataset } from '../dataset/verify.js'
 import { inspectDataset, formatInspection } from '../dataset/inspect.js'
 import { diffDatasets, formatDiff } from '../dataset/diff.js'
+import { formatLineage, runLineage } from '../train/lineage.js'
 import { SHARD_COMPRESSIONS } from '../dataset/parquet-writer.js'
 import { DECODE_DEFAULTS } from '../audio/decode.js'
 import { LOG_MEL_DEFAULTS } from '../audio/log-mel.js'
@@ -342,6 +343,21 @@ const COMMANDS = {
       const diff = await diffDatasets(a, b, dataOptions(v))
       process.stdout.write(v.json ? JSON.stringify(diff) + '\n' : formatDiff(diff))
       return diff.identical ? 0 : 1
+    },
+  }),
+  lineage: command({
+    summary: 'which data made a run or checkpoint, and whether it is still there unchanged',
+    synopsis: 'turnkit lineage <RUN | RUN/checkpoints/step-N | RUN/best> [--json]',
+    notes: '  Lists every dataset the run trained on (as recorded at training start: location, version, rows, part files) and evaluated on, and checks\n  each against its location now: the version, then every part file and the ledger. Exit 0 when all are unchanged, 1 when one is changed, damaged or gone.',
+    options: {
+      json: switchOption({ help: 'print the lineage as one JSON line' }),
+      ...STORE_OPTIONS,
+      ...CACHE_OPTIONS,
+    },
+    async run(positionals, v) {
+      const lineage = await runLineage(resolve(onePositional(positionals, 'run folder')), dataOptions(v))
+      process.stdout.write(v.json ? JSON.stringify(lineage) + '\n' : formatLineage(lineage))
+      return lineage.ok ? 0 : 1
     },
   }),
   train: command({

@@ -34,15 +34,17 @@ export async function evaluateRun(
   const manifest = await readManifest(dataDir, data)
   const evalName = name ?? manifest.pipeline.name ?? basename(dataDir)
   const runDir = new RunDir(run)
-  const { model } = await runDir.loadBest()
+  const { model, config } = await runDir.loadBest()
   const dir = runDir.evalDir(evalName)
   await mkdir(dir, { recursive: true })
   try {
     const { report, baselines, items, images } = await evaluateModel(model, dataDir, { keepImages: vis !== undefined, data })
     await writeFileAtomic(join(dir, 'preds.jsonl'), items.map((i) => JSON.stringify({ key: i.key, box: i.box.map((v) => Number(v.toFixed(6))) }) + '\n').join(''))
     const { perItem, ...summary } = report
-    await writeFileAtomic(join(dir, 'scores.json'), JSON.stringify({ dataset: { dir: dataDir, version: manifest.version }, report: summary, baselines, perItem }, null, 2) + '\n')
-    const table = formatScoreTable(report, baselines)
+    // The scores name the data they are of, and the data the model was trained on (turnkit lineage reads both).
+    const trainedOn = Object.fromEntries(Object.entries(config.datasets).flatMap(([role, ref]) => (ref === null ? [] : [[role, { dir: ref.dir, version: ref.version }]])))
+    await writeFileAtomic(join(dir, 'scores.json'), JSON.stringify({ dataset: { dir: dataDir, version: manifest.version }, trainedOn, report: summary, baselines, perItem }, null, 2) + '\n')
+    const table = formatScoreTable({ ...report, dataset: { location: dataDir, version: manifest.version, rows: manifest.rows } }, baselines)
     await writeFileAtomic(join(dir, 'scores.txt'), table)
     let overlays: string[] = []
     if (vis !== undefined) {

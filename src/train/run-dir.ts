@@ -4,8 +4,10 @@
 //   RUN/metrics.jsonl               one line per step (and per classifier step, per evaluation)
 //   RUN/weights-{source,intermediate}.jsonl   adaptive-sampling weights by record key
 //   RUN/vocab-map.json              (small models) the compact vocabulary
-//   RUN/checkpoints/step-NNNNNNNN/  model, optimizer moments, state.json; checkpoints/latest.json names the newest
-//   RUN/best/                       the model with the best dev score (or the last one), best.json says which
+//   RUN/checkpoints/step-NNNNNNNN/  model, optimizer moments, state.json, datasets.json; checkpoints/latest.json
+//                                   names the newest
+//   RUN/best/                       the model with the best dev score (or the last one), best.json says which,
+//                                   datasets.json which data made it (so a checkpoint copied alone still says)
 //   RUN/eval/<name>/                an evaluation's predictions, scores and overlays
 import * as tf from '@tensorflow/tfjs-core'
 import { appendFile, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
@@ -28,7 +30,15 @@ export interface DatasetRef {
   version: string
   pipeline: string
   rows: number
+  /** its part files as the manifest listed them when training started (absent in runs made before lineage) */
+  shards?: { file: string; rows: number; bytes: number; sha256: string }[]
 }
+
+/** The datasets a run trained on (config.json `datasets`, and datasets.json beside every model it saves). */
+export type RunDatasets = RunConfig['datasets']
+
+/** The file beside a saved model (a checkpoint, best/) that names the data that made it. */
+export const DATASETS_FILE = 'datasets.json'
 
 /** RUN/config.json. */
 export interface RunConfig {
@@ -167,7 +177,7 @@ export class RunDir {
    * Write a checkpoint directory (model, optimizer moments, state) under a temporary name and rename it into
    * place, then point checkpoints/latest.json at it: a reader never sees half a checkpoint. Keeps the two newest.
    */
-  async writeCheckpoint(model: TurnModel, optimizer: AdamW, state: TrainState): Promise<string> {
+  async writeCheckpoint(model: TurnModel, optimizer: AdamW, state: TrainState, datasets: RunDatasets): Promise<string> {
     const name = `step-${String(state.step).padStart(8, '0')}`
     const final = join(this.dir, CHECKPOINTS, name)
     const tmp = join(this.dir, CHECKPOINTS, `.tmp-${name}-${process.pid}`)
@@ -176,6 +186,7 @@ export class RunDir {
     const { step, tensors } = optimizer.state()
     await writeTfjsArtifacts(join(tmp, 'optimizer'), tensors, { format: 'turnkit-adamw', userDefinedMetadata: { step, config: optimizer.config } })
     await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 2) + '\n')
+    await writeFileAtomic(join(tmp, DATASETS_FILE), JSON.stringify(datasets, null, 2) + '\n')
     await rm(final, { recursive: true, force: true })
     await rename(tmp, final)
     await writeFileAtomic(this.latestPath, JSON.stringify({ checkpoint: name, step: state.step }) + '\n')
@@ -209,11 +220,12 @@ export class RunDir {
   }
 
   /** RUN/best: the model of the best dev score (or the final one when there is no dev set), written atomically. */
-  async writeBest(model: TurnModel, best: BestScore | null): Promise<void> {
+  async writeBest(model: TurnModel, best: BestScore | null, datasets: RunDatasets): Promise<void> {
     const tmp = join(this.dir, `.tmp-best-${process.pid}`)
     await rm(tmp, { recursive: true, force: true })
     await saveTurn(model, join(tmp, 'model'))
     await writeFile(join(tmp, 'best.json'), JSON.stringify(best ?? { chosenBy: 'last step (no --dev dataset)' }) + '\n')
+    await writeFile(join(tmp, DATASETS_FILE), JSON.stringify(datasets, null, 2) + '\n')
     await rm(join(this.dir, 'best'), { recursive: true, force: true })
     await rename(tmp, join(this.dir, 'best'))
   }

@@ -1,5 +1,6 @@
 // `turnkit score`: predictions file + audio-image-boxes dataset -> the literature's cIoU@0.5 / AUC report.
 import { readFile } from 'node:fs/promises'
+import { readManifest } from '../dataset/manifest.js'
 import { type DataOptions, openDataset } from '../dataset/dataset.js'
 import { ensureIntact } from '../dataset/verify.js'
 import { parsePredictions, scoreItems, type ScoredItem, type ScoreReport } from './score.js'
@@ -26,5 +27,6 @@ export async function scoreDataset(
   if (verifyData) await ensureIntact(dir, (line) => log(`score: ${line}`), data)
   else log('score: --no-verify-data: the dataset is read without checking its part files against the manifest')
   const predictions = parsePredictions(await readFile(predsPath, 'utf8'), predsPath)
-  return scoreItems(await readEvaluationItems(dir, data), predictions)
+  const manifest = await readManifest(dir, data)
+  return { ...scoreItems(await readEvaluationItems(dir, data), predictions), dataset: { location: dir, version: manifest.version, rows: manifest.rows } }
 }

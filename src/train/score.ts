@@ -126,6 +126,8 @@ export interface ScoreReport {
   /** Predictions whose key is not in the dataset: ignored. */
   unknown: string[]
   perItem: { key: string; label: string; ciou: number }[]
+  /** the evaluated dataset, when scored from one (`scoreDataset`): which data these scores are of */
+  dataset?: { location: string; version: string; rows: number }
 }
 
 /**
@@ -178,7 +180,8 @@ export function scoreItems(items: readonly ScoredItem[], predictions: ReadonlyMa
 export function formatScoreTable(report: ScoreReport, baselines: Record<string, CiouSummary> = {}): string {
   const pct = (x: number): string => (100 * x).toFixed(1).padStart(6)
   const row = (name: string, s: CiouSummary): string => `${name.padEnd(28)} ${String(s.items).padStart(6)} ${pct(s.ciouAt05)} ${pct(s.auc)} ${pct(s.meanCiou)}`
-  const lines = [`${'set'.padEnd(28)} ${'items'.padStart(6)} ${'cIoU@.5'.padStart(6)} ${'AUC'.padStart(6)} ${'mean'.padStart(6)}`]
+  const lines = report.dataset ? [`dataset ${report.dataset.location}, version ${report.dataset.version} (${report.dataset.rows} rows)`] : []
+  lines.push(`${'set'.padEnd(28)} ${'items'.padStart(6)} ${'cIoU@.5'.padStart(6)} ${'AUC'.padStart(6)} ${'mean'.padStart(6)}`)
   lines.push(row('overall', report.overall))
   for (const [name, s] of Object.entries(baselines)) lines.push(row(`baseline: ${name}`, s))
   for (const [label, s] of Object.entries(report.perClass)) lines.push(row(`  ${label}`, s))

@@ -109,7 +109,10 @@ async function createRun(run: RunDir, job: NewRunJob & Pick<TrainJob, 'backend' 
     vocab = buildVocabMap(texts.flatMap((t) => t.texts.flat()))
     model = resolveTurnConfig({ ...settings.model, vocabSize: vocab.original.length }, settings.preset)
   }
-  const ref = (dir: string, m: Manifest): DatasetRef => ({ dir: resolveLocation(dir), version: m.version, pipeline: m.pipeline.name, rows: m.rows })
+  const ref = (dir: string, m: Manifest): DatasetRef => ({
+    dir: resolveLocation(dir), version: m.version, pipeline: m.pipeline.name, rows: m.rows,
+    shards: m.shards.map(({ file, rows, bytes, sha256 }) => ({ file, rows, bytes, sha256 })),
+  })
   const config: RunConfig = {
     format: 'turnkit-run/1',
     model,
@@ -304,11 +307,11 @@ async function trainRun(job: TrainJob, run: RunDir, log: (line: string) => void)
       const better = state.best === null || line.ciouAt05 > state.best.ciouAt05 || (line.ciouAt05 === state.best.ciouAt05 && line.auc > state.best.auc)
       if (better) {
         state.best = { step: state.step, ciouAt05: line.ciouAt05, auc: line.auc }
-        await run.writeBest(model, state.best)
+        await run.writeBest(model, state.best, runConfig.datasets)
       }
     },
     async onCheckpoint() {
-      await run.writeCheckpoint(model, optimizer, state)
+      await run.writeCheckpoint(model, optimizer, state, runConfig.datasets)
     },
   }
   try {
@@ -320,7 +323,7 @@ async function trainRun(job: TrainJob, run: RunDir, log: (line: string) => void)
       throw new Error(`${error.message} (${where})`, { cause: error })
     }
     // Without a dev set the last checkpoint stands in for the best one (documented): say so in best/best.json.
-    if (dev === null && !run.hasBest()) await run.writeBest(model, null)
+    if (dev === null && !run.hasBest()) await run.writeBest(model, null, runConfig.datasets)
   } finally {
     await producer.close()
     optimizer.dispose()
