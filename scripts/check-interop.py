@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
-"""Read a turnkit dataset with pyarrow and DuckDB, independently of the Node code that wrote it.
+"""Read a turnkit dataset with pyarrow, DuckDB and Hugging Face datasets, independently of the Node code that wrote it.
 
 Usage: python3 scripts/check-interop.py <out>            (the directory write-interop-sample.ts wrote)
        python3 scripts/check-interop.py <dataset-dir>    (any dataset: types, hashes and counts only)
 
-Prints each column's type as both readers see it, checks shard sha256/size/rows against manifest.json,
-recomputes the dataset version from canonical JSON, and, when expected.json and log_mel.npy sit beside the
-dataset, compares every value, list<float32> bit for bit (NaN, -0 and subnormals included). Exit 1 on any
-mismatch. Needs pyarrow, duckdb and numpy; the turnkit tests never run this.
+Prints each column's type as both readers see it, checks shard sha256/size/rows and the ledger against
+manifest.json, recomputes the dataset version from canonical JSON, and, when expected.json and log_mel.npy sit
+beside the dataset, compares every value, list<float32> bit for bit (NaN, -0 and subnormals included). When the
+`datasets` package is importable, it also checks the dataset card (README.md): its features are the ones datasets
+derives from the part files, it lists every part file and the manifest's row count, and
+`datasets.load_dataset(<dataset-dir>)` (which reads the card's configuration) gives the manifest's rows and the
+schema's columns. Exit 1 on any mismatch. Needs pyarrow, duckdb and numpy (datasets optional); the turnkit tests
+never run this.
 """
 import hashlib
 import json
 import os
 import sys
+import tempfile
 
 import duckdb
 import numpy as np
@@ -57,10 +62,15 @@ def main(argv):
         print(f"  {shard['file']}: {meta.num_rows} rows, {meta.num_row_groups} row groups, codecs {codecs}, created_by {meta.created_by!r}")
         if meta.num_rows != shard["rows"]:
             problems.append(f"{shard['file']}: {meta.num_rows} rows, manifest {shard['rows']}")
+    ledger = manifest["ledger"]
+    if sha256_file(os.path.join(dataset, ledger["file"])) != ledger["sha256"]:
+        problems.append(f"{ledger['file']}: sha256 differs from manifest")
+    # Manifest format turnkit-dataset/2: the ledger is part of the version.
     version = "sha256:" + hashlib.sha256(canonical_json({
         "schemaHash": manifest["schema"]["hash"],
         "settings": manifest["pipeline"]["settings"],
         "shards": [s["sha256"] for s in manifest["shards"]],
+        "ledger": {"sha256": ledger["sha256"], "lines": ledger["lines"]},
     }).encode("utf-8")).hexdigest()
     print(f"version recomputed in Python: {'matches' if version == manifest['version'] else 'DIFFERS'} ({version})")
     if version != manifest["version"]:
@@ -94,14 +104,98 @@ def main(argv):
     else:
         print("\n(no expected.json beside the dataset: values not compared)")
 
+    loaded = check_datasets(dataset, manifest, table, keys, problems)
+
     print()
     if problems:
         for p in problems:
             print("PROBLEM:", p)
         return 1
     print("interop OK: pyarrow and DuckDB read every shard; hashes, counts and version agree"
-          + (", and every value matches bit for bit" if os.path.exists(expected_path) else ""))
+          + (", and every value matches bit for bit" if os.path.exists(expected_path) else "")
+          + ("; datasets.load_dataset reads it through its card" if loaded else ""))
     return 0
+
+
+def read_card(dataset):
+    """The YAML front matter of the dataset card (README.md) as a dict, or None when there is no card."""
+    import yaml  # PyYAML: a dependency of datasets, which parses cards with it too
+
+    path = os.path.join(dataset, "README.md")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if not text.startswith("---\n"):
+        return {}
+    return yaml.safe_load(text[4:text.index("\n---\n", 4)]) or {}
+
+
+def check_datasets(dataset, manifest, table, keys, problems):
+    """The dataset card against the files, then datasets.load_dataset on the folder. True when it was tried."""
+    try:
+        os.environ.setdefault("HF_DATASETS_OFFLINE", "1")  # a local folder: nothing to fetch
+        import datasets
+    except ImportError:
+        print("\n(datasets not importable: the card and load_dataset not checked)")
+        return False
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    print(f"\nHugging Face datasets {datasets.__version__}:")
+    card = read_card(dataset)
+    if card is None:
+        problems.append("README.md: no dataset card beside manifest.json")
+        return False
+    schema_columns = [field.name for field in table.schema]
+    schema_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "schemas", f"{manifest['schema']['id']}.json")
+    if os.path.exists(schema_file):
+        with open(schema_file, encoding="utf-8") as f:
+            schema_columns = [field["name"] for field in json.load(f)["fields"]]
+
+    # The card's own statements: every part file in its one configuration, the manifest's row count, and the
+    # features datasets itself derives from the part files' Arrow schema.
+    configs = card.get("configs", [])
+    data_files = [f for c in configs for d in c.get("data_files", []) for f in ([d["path"]] if isinstance(d["path"], str) else d["path"])]
+    splits = card.get("dataset_info", {}).get("splits", [])
+    card_features = card.get("dataset_info", {}).get("features", [])
+    derived = datasets.Features.from_arrow_schema(table.schema)._to_yaml_list()
+    print(f"  card: configs {[c['config_name'] for c in configs]}, {len(data_files)} data files, "
+          f"splits {[(s['name'], s['num_examples']) for s in splits]}, {len(card_features)} features")
+    if data_files != [s["file"] for s in manifest["shards"]]:
+        problems.append(f"README.md: data_files {data_files}, manifest shards {[s['file'] for s in manifest['shards']]}")
+    if sum(s["num_examples"] for s in splits) != manifest["rows"]:
+        problems.append(f"README.md: splits hold {sum(s['num_examples'] for s in splits)} examples, manifest {manifest['rows']} rows")
+    if card_features != derived:
+        problems.append(f"README.md: features {card_features} differ from those datasets derives from the parts: {derived}")
+    else:
+        print("  card features equal Features.from_arrow_schema(part schema)._to_yaml_list()")
+    if [f["name"] for f in card_features] != schema_columns:
+        problems.append(f"README.md: feature names {[f['name'] for f in card_features]}, schema columns {schema_columns}")
+
+    # load_dataset on the folder: the card's configuration picks the files, its dataset_info the features, and
+    # datasets checks the split's num_examples against the rows it read.
+    with tempfile.TemporaryDirectory() as cache:
+        builder = datasets.load_dataset_builder(dataset, cache_dir=cache)
+        print(f"  load_dataset_builder: config {builder.config.name!r}, data_files "
+              f"{ {k: [os.path.basename(p) for p in v] for k, v in builder.config.data_files.items()} }")
+        loaded = datasets.load_dataset(dataset, cache_dir=cache)
+        print(f"  load_dataset({os.path.basename(dataset)!r}): " + ", ".join(f"{name}: {len(d)} rows x {len(d.column_names)} columns" for name, d in loaded.items()))
+        rows = sum(len(d) for d in loaded.values())
+        if rows != manifest["rows"]:
+            problems.append(f"datasets: {rows} rows, manifest {manifest['rows']}")
+        for name, d in loaded.items():
+            if d.column_names != schema_columns:
+                problems.append(f"datasets: split {name} has columns {d.column_names}, schema {schema_columns}")
+            if d.features._to_yaml_list() != card_features:
+                problems.append(f"datasets: split {name} features differ from the card's")
+        if list(loaded) == ["train"] and loaded["train"]["key"][:] != keys:
+            problems.append("datasets: keys differ from DuckDB's (order or values)")
+        if "split" in schema_columns:
+            by_split = {}
+            for s in loaded[list(loaded)[0]]["split"]:
+                by_split[s] = by_split.get(s, 0) + 1
+            print(f"  rows by the split column: {dict(sorted(by_split.items()))}")
+    return True
 
 
 def compare_values(root, table, con, source):

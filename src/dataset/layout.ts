@@ -2,13 +2,17 @@
 //   <dir>/manifest.json          schema, settings, source, part files with their hashes, counts, version (last)
 //   <dir>/part-00000.parquet     rows of unit 0, sorted by key (a unit whose inputs were all rejected has none)
 //   <dir>/rejects.jsonl          one line per rejected input
+//   <dir>/README.md              the dataset card (card.ts), written after the manifest; derived, not in the version
 //   <dir>/.turnkit/run.json      the build's identity (pipeline, schema, settings, listing): resume and merge check it
 //   <dir>/.turnkit/environment.json   tool and environment facts for the manifest that do not change bytes
-//   <dir>/.turnkit/unit-00000.json    what unit 0 produced (its part file's entry and its rejects), written after it
+//   <dir>/.turnkit/unit-00000.json    what unit 0 produced (its part file's entry, its rejects, its rows by split and
+//                                     label for the card), written after it
 //   <dir>/.turnkit/lock          while a process builds the directory: its pid and host
 
 export const MANIFEST_FILE = 'manifest.json'
 export const LEDGER_FILE = 'rejects.jsonl'
+/** The dataset card: for people and for Hugging Face `datasets` (card.ts). Derived from the dataset, not hashed. */
+export const CARD_FILE = 'README.md'
 /** The build's own state, beside the dataset's files; readers never look inside. */
 export const STATE_DIR = '.turnkit'
 export const BUILD_FILE = 'run.json'

@@ -6,10 +6,14 @@ import { rmSync } from 'node:fs'
 import { stat, utimes } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { StoreError, type Store } from './storage.js'
-import { BUILD_FILE, isTemporaryName, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, STATE_DIR } from './layout.js'
+import { isTurnkitCard } from './card.js'
+import { BUILD_FILE, CARD_FILE, isTemporaryName, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, STATE_DIR } from './layout.js'
 
-/** The names a dataset directory may hold; anything else is the user's and is never touched. */
-const OWN_NAMES = new Set([MANIFEST_FILE, LEDGER_FILE, STATE_DIR, 'README.md'])
+/**
+ * The names a dataset directory may hold; anything else is the user's and is never touched. A README.md is only
+ * replaced when it is a card turnkit wrote (`isOwnCard`); a folder without a build record is refused whatever it holds.
+ */
+const OWN_NAMES = new Set([MANIFEST_FILE, LEDGER_FILE, STATE_DIR, CARD_FILE])
 const isOwnName = (name: string): boolean => OWN_NAMES.has(name) || /^part-\d{5,}\.parquet$/.test(name) || isTemporaryName(name)
 
 /**
@@ -42,6 +46,21 @@ export async function checkOutputDir(store: Store): Promise<void> {
   if (!built && datasetFiles.length > 0) {
     throw new Error(`${where} holds ${datasetFiles.sort().slice(0, 3).join(', ')} but no ${STATE_DIR}/${BUILD_FILE}: not a build this turnkit can resume, so nothing is overwritten; give --out a new or empty folder`)
   }
+}
+
+/**
+ * Whether the dataset card of `store` is turnkit's to write: there is no README.md, or it is a card turnkit wrote
+ * (it opens with card.ts' CARD_MARKER). A README.md of the user's in a build folder is theirs and stays as it is.
+ */
+export async function isOwnCard(store: Store): Promise<boolean> {
+  let bytes: Uint8Array
+  try {
+    bytes = await store.read(CARD_FILE)
+  } catch (error) {
+    if (error instanceof StoreError && error.code === 'not-found') return true
+    throw error
+  }
+  return isTurnkitCard(new TextDecoder().decode(bytes.subarray(0, 512)))
 }
 
 /** Who holds a lock: what `.turnkit/lock` records. */

@@ -1,7 +1,8 @@
 // The dataset writer: the one place that decides what lands in a dataset directory and in which order. A
 // dataset is built in units (a caller's cut of its inputs, each unit one part file); every unit is written as
 // part file first, unit result last, each atomically, so a unit result on disk means its part file is whole.
-// When every unit is there, `finish` writes the ledger and then the manifest, last: the dataset appears.
+// When every unit is there, `finish` writes the ledger and then the manifest, last: the dataset appears; then
+// the dataset card (README.md), which is derived from it and not part of the version (card.ts).
 // Resume (skip finished units), partitioned builds (units j % N == i into separate directories) and `merge`
 // follow from that order without any other state. See layout.ts for the file names.
 import { readdir, rm } from 'node:fs/promises'
@@ -13,8 +14,10 @@ import { TOOL } from '../config.js'
 import { makeDir } from './atomic.js'
 import { openStore, StoreError, type Store, type StoreOptions } from './storage.js'
 import { sha256Bytes, sha256File, sha256Hex } from './hash.js'
+import { countedColumns, countRows, datasetCard, type RowCount, sumCounts } from './card.js'
 import {
   BUILD_FILE,
+  CARD_FILE,
   ENVIRONMENT_FILE,
   isTemporaryName,
   LEDGER_FILE,
@@ -24,9 +27,10 @@ import {
   unitOfFileName,
 } from './layout.js'
 import { buildManifest, type Manifest, type RejectCounts, type SchemaRef, type SplitLeak, writeManifest } from './manifest.js'
-import { checkOutputDir, lockDir, type DirLock } from './out-dir.js'
+import { checkOutputDir, isOwnCard, lockDir, type DirLock } from './out-dir.js'
+import { readParquetRows } from './parquet-reader.js'
 import { compareSortKeys, ENCODE_DEFAULTS, encodeShard, type ShardCompression, type ShardEntry } from './parquet-writer.js'
-import { type RecordSchema, schemaHash } from './schema.js'
+import { loadSchema, type RecordSchema, schemaHash } from './schema.js'
 
 /** One line of rejects.jsonl: an input that did not become a row, and why. */
 export interface LedgerLine {
@@ -47,6 +51,11 @@ export interface UnitResult {
   /** null when every input of the unit was rejected: the unit has no part file */
   shard: ShardEntry | null
   rejects: LedgerLine[]
+  /**
+   * The unit's rows per split and label (card.ts `countRows`), for the dataset card; counted as the rows are
+   * written, so neither finish nor merge reads a part again. Absent in results of a turnkit before the card.
+   */
+  counts?: RowCount[]
 }
 
 /**
@@ -162,6 +171,7 @@ export class DatasetWriter {
     private readonly encoding: { compression: ShardCompression; rowGroupRows: number },
     private readonly tool: { name: string; version: string },
     private readonly lock: DirLock,
+    private readonly note: (line: string) => void,
   ) {}
 
   /** Where the dataset is being written, as a location string. */
@@ -206,7 +216,7 @@ export class DatasetWriter {
       }
       // The tool that built the units goes into the manifest, also when another process merges them.
       await store.write(stateKey(ENVIRONMENT_FILE), JSON.stringify({ tool: options.tool, command: options.command ?? null, part: options.part ?? { index: 0, count: 1 } }) + '\n')
-      return new DatasetWriter(store, identity, options.schema, { compression, rowGroupRows }, options.tool, lock)
+      return new DatasetWriter(store, identity, options.schema, { compression, rowGroupRows }, options.tool, lock, options.note ?? defaultNote)
     } catch (error) {
       await lock.release()
       throw error
@@ -285,14 +295,15 @@ export class DatasetWriter {
     } else {
       if ((await this.store.info(file)) !== null) await this.store.remove(file) // every input of this unit was rejected
     }
-    const result: UnitResult = { unit, inputs, rows: rows.length, shard, rejects: [...rejects] }
+    const result: UnitResult = { unit, inputs, rows: rows.length, shard, rejects: [...rejects], counts: countRows(this.schema, rows) }
     await this.store.write(stateKey(unitFileName(unit)), JSON.stringify(result) + '\n')
     return result
   }
 
   /**
-   * When every unit is present, write rejects.jsonl and then manifest.json (last, atomically): the dataset
-   * becomes visible. Otherwise report the partial build. Returns the directory's status.
+   * When every unit is present, write rejects.jsonl and then manifest.json (atomically): the dataset becomes
+   * visible; then its card, README.md (see `writeCard`). Otherwise report the partial build. Returns the
+   * directory's status.
    */
   async finish(): Promise<BuildStatus> {
     const results = await readUnitResults(this.store)
@@ -315,7 +326,41 @@ export class DatasetWriter {
       leaks: this.identity.leaks,
     })
     await writeManifest(this.store, manifest)
+    await this.writeCard(manifest, ordered)
     return { ...base, status: 'complete', manifest }
+  }
+
+  /**
+   * Write README.md, the dataset card (card.ts), after the manifest: a card is never there before its dataset,
+   * and a build killed in between gets it from the rerun, which finishes again. Rows are counted from the unit
+   * results; a unit written by a turnkit before the card has none, and its part's split and label columns are
+   * read instead. Leaves a README.md of the user's as it is, and writes no card when this turnkit's schemas/
+   * no longer has the build's schema (a merge by another version), saying so through `note`.
+   */
+  private async writeCard(manifest: Manifest, units: readonly UnitResult[]): Promise<void> {
+    if (!(await isOwnCard(this.store))) {
+      this.note(`${this.store.location}: ${CARD_FILE} is not a card turnkit wrote: left as it is, no dataset card written`)
+      return
+    }
+    const schema = this.schema ?? (await buildSchema(this.identity.schema))
+    if (schema === null) {
+      this.note(`${this.store.location}: schema ${this.identity.schema.id} v${this.identity.schema.version} (${this.identity.schema.hash}) is not this turnkit's: no dataset card written`)
+      return
+    }
+    const counts: RowCount[][] = []
+    for (const unit of units) {
+      if (unit.shard === null) continue
+      counts.push(unit.counts ?? countRows(schema, await this.partRows(unit.shard.file, countedColumns(schema))))
+    }
+    await this.store.write(CARD_FILE, datasetCard({ manifest, schema, counts: sumCounts(counts) }))
+  }
+
+  /** Every row of part `file` with only `columns` read (in place when local, else its bytes fetched). */
+  private async partRows(file: string, columns: readonly string[]): Promise<Row[]> {
+    const rows: Row[] = []
+    const source = this.store.localPath(file) ?? (await this.store.read(file))
+    for await (const row of readParquetRows(source, { columns, form: 'json' })) rows.push(row)
+    return rows
   }
 
   /**
@@ -368,7 +413,7 @@ export class DatasetWriter {
       await target.write(stateKey(ENVIRONMENT_FILE), JSON.stringify({ tool, command: null, part: { index: 0, count: 1 } }) + '\n')
       // Part file before its unit result, as writeUnit does, so a merge killed midway leaves a resumable directory.
       for (const { from, key } of copies) await target.copyFrom(from, key, key)
-      return await new DatasetWriter(target, build, null, ENCODE_DEFAULTS, tool as { name: string; version: string }, lock).finish()
+      return await new DatasetWriter(target, build, null, ENCODE_DEFAULTS, tool as { name: string; version: string }, lock, note).finish()
     } finally {
       await lock.release()
     }
@@ -401,6 +446,16 @@ function totals(results: Iterable<UnitResult>): { inputs: number; rows: number; 
 }
 
 const defaultNote = (line: string): void => void process.stderr.write(`turnkit: ${line}\n`)
+
+/** The schema a build was written with, from this turnkit's schemas/, or null when schemas/ has another one. */
+async function buildSchema(ref: SchemaRef): Promise<RecordSchema | null> {
+  try {
+    const schema = await loadSchema(ref.id)
+    return schema.version === ref.version && schemaHash(schema) === ref.hash ? schema : null
+  } catch {
+    return null // no such schema here
+  }
+}
 
 /**
  * Make `store` ready to be written: refuse it when it holds anything but a turnkit build (checkOutputDir), create
