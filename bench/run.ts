@@ -3,7 +3,7 @@
 // sizes to show memory stays flat), log-mel ms per clip, shard encode MB/s, the reader, corpora and datasets in an
 // S3-compatible store (storage.ts), the model, and turnkit against the Python / PyTorch a user would otherwise write
 // (reference.ts; skipped, saying so, without .venv-reference).
-// Usage: npm run bench [-- --only logmel,shards,audio,grounding,audio-visual,reader,storage,model,reference,scale] [--clips N]
+// Usage: npm run bench [-- --only logmel,shards,audio,grounding,audio-visual,reader,storage,model,view,reference,scale] [--clips N]
 // (scale, the 20,000-clip partitioned run of scale.ts, runs only when named)
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
@@ -25,6 +25,7 @@ import { benchModel } from './model.js'
 import { benchStorage } from './storage.js'
 import { benchReference } from './reference.js'
 import { benchScale } from './scale.js'
+import { benchView } from './view.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CACHE = join(ROOT, 'bench', '.cache')
@@ -100,7 +101,7 @@ async function benchShards(): Promise<Figures> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { only: { type: 'string' }, clips: { type: 'string' } } })
-  const only = new Set((values.only ?? 'logmel,shards,audio,grounding,audio-visual,reader,storage,model,reference').split(','))
+  const only = new Set((values.only ?? 'logmel,shards,audio,grounding,audio-visual,reader,storage,model,view,reference').split(','))
   const clips = Number(values.clips ?? 200)
   await mkdir(CACHE, { recursive: true })
   const results: Record<string, unknown> = {
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
   if (only.has('reader')) results.reader = await benchReader()
   if (only.has('storage')) results.storage = await benchStorage()
   if (only.has('model')) results.model = await benchModel()
+  if (only.has('view')) results.view = await benchView()
   if (only.has('reference')) results.reference = await benchReference()
   // Not in the default set: it generates a 20,000-clip corpus (18 GB) and takes about ten minutes.
   if (only.has('scale')) results.scale = await benchScale()

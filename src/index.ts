@@ -48,4 +48,8 @@ export { scoreItems, formatScoreTable, ciou, type ScoreReport, type CiouSummary,
 export { evaluateModel, predictDataset, baselineScores } from './train/evaluate.js'
 export { evaluateRun, type EvalRunResult } from './train/eval-run.js'
 
+// Browsing a dataset (and predictions) in a local web page: `turnkit view`.
+export { startViewer, isLoopbackAddress, type Viewer, type ViewerOptions } from './view/server.js'
+export { runView, DEFAULT_VIEW_PORT, type RunViewOptions } from './view/run.js'
+
 export { ConfigError, TOOL } from './config.js'

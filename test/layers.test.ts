@@ -1,7 +1,7 @@
 // The folders are the architecture: every import in src/ and pipelines/ runs from a higher layer to a lower one
 // (or within one), never upwards. Layers, lowest first (docs/architecture.md):
 //   formats, random, config < audio, text, image < kinds < dataset < etl < pipelines (+ fixtures) < model
-//   < train < cli (+ the library's front door, src/index.ts)
+//   < train < view < cli (+ the library's front door, src/index.ts)
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
@@ -21,11 +21,12 @@ export function layerOf(file: string): number | undefined {
     [/^(pipelines|src\/fixtures)\//, 5],
     [/^src\/model\//, 6],
     [/^src\/train\//, 7],
-    [/^src\/(cli\/|index\.ts$)/, 8],
+    [/^src\/view\//, 8],
+    [/^src\/(cli\/|index\.ts$)/, 9],
   ]
   return rules.find(([pattern]) => pattern.test(file))?.[1]
 }
-const LAYER_NAMES = ['formats/random/config', 'audio/text/image', 'kinds', 'dataset', 'etl', 'pipelines', 'model', 'train', 'cli']
+const LAYER_NAMES = ['formats/random/config', 'audio/text/image', 'kinds', 'dataset', 'etl', 'pipelines', 'model', 'train', 'view', 'cli']
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((name) => {

@@ -29,6 +29,7 @@ import { verifyDataset } from '../dataset/verify.js'
 import { inspectDataset, formatInspection } from '../dataset/inspect.js'
 import { diffDatasets, formatDiff } from '../dataset/diff.js'
 import { formatLineage, runLineage } from '../train/lineage.js'
+import { DEFAULT_VIEW_PORT, runView } from '../view/run.js'
 import { SHARD_COMPRESSIONS } from '../dataset/parquet-writer.js'
 import { DECODE_DEFAULTS } from '../audio/decode.js'
 import { LOG_MEL_DEFAULTS } from '../audio/log-mel.js'
@@ -518,6 +519,30 @@ const COMMANDS = {
       return 0
     },
   }),
+  view: command({
+    summary: 'look at a dataset in the browser: rows, images with boxes, log-mels, tokens, the ledger, the manifest, predictions',
+    synopsis: 'turnkit view <location> [--pred PREDS.jsonl] [--port P] [--host H] [--open]',
+    notes: '  Serves a page on 127.0.0.1 (this machine only) until Ctrl-C; rows are read lazily, one row group at a time.\n  --host with another address serves other machines, with no authentication (a warning says so).',
+    options: {
+      pred: stringOption({ help: 'predictions to show and score against an audio-image-boxes dataset (the turnkit score format)', value: 'FILE' }),
+      port: optionalIntOption({ help: `port; 0 = any free port. Default ${DEFAULT_VIEW_PORT}, or any free port when it is taken`, min: 0, defaultText: String(DEFAULT_VIEW_PORT) }),
+      host: stringOption({ help: 'address to listen on; anything but loopback serves other machines', value: 'H', defaultText: '127.0.0.1' }),
+      open: switchOption({ help: "open the page in the desktop's browser" }),
+      'no-verify-data': switchOption({ help: "read parts without checking their sha256 against the manifest first (a warning says so)" }),
+      ...STORE_OPTIONS,
+      ...CACHE_OPTIONS,
+    },
+    async run(positionals, v) {
+      const dir = onePositional(positionals, 'dataset location')
+      await runView({
+        location: resolveLocation(dir), title: dir, verifyData: !v['no-verify-data'], data: dataOptions(v), open: v.open,
+        ...(v.pred === undefined ? {} : { predsPath: resolve(v.pred) }),
+        ...(v.port === undefined ? {} : { port: v.port }),
+        ...(v.host === undefined ? {} : { host: v.host }),
+      }, (line) => process.stdout.write(`${line}\n`))
+      return 0 // Ctrl-C is how a server is stopped
+    },
+  }),
 } as const
 
 export type CommandName = keyof typeof COMMANDS
@@ -559,7 +584,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
   const cmd = COMMANDS[name as CommandName] as unknown as Command<OptionTable>
-  const stopSignals = onInterrupt(name as CommandName, args)
+  // view stops on Ctrl-C by design and closes its server itself.
+  const stopSignals = name === 'view' ? () => {} : onInterrupt(name as CommandName, args)
   try {
     if (args.includes('--help') || args.includes('-h')) {
       process.stdout.write(`${usageOf(cmd)}\n`)
