@@ -6,6 +6,9 @@ export { openDataset, Dataset, type OpenPart, type RowGroupRef, type RowsOptions
 export { ShardStream, SHARD_STREAM_DEFAULTS, type Cursor, type EpochCounts, type ShardStreamConfig, type StreamItem, type StreamStats } from './dataset/stream.js'
 export { DatasetWriter, type BuildIdentity, type BuildStatus, type DatasetWriterOptions, type LedgerLine, type UnitResult } from './dataset/writer.js'
 export { verifyDataset, type VerifyOptions } from './dataset/verify.js'
+export { diffDatasets, formatDiff, type DatasetDiff, type ChangedRow, type LedgerChange, type ValueChange } from './dataset/diff.js'
+export { findOverlap, formatOverlapReport, OVERLAP_MODES, type OverlapInput, type OverlapMode, type OverlapOptions, type OverlapPair, type OverlapReport } from './dataset/overlap.js'
+export { datasetCard } from './dataset/card.js'
 export { openStore, isRemote, resolveLocation, StoreError, STORE_DEFAULTS, type Listing, type LocationKind, type ObjectInfo, type Store, type StoreOptions } from './dataset/storage.js'
 export { PartCache, CacheFullError, CACHE_DEFAULTS, defaultCacheDir, type CachedPart, type CacheOptions, type CacheStats, type DataOptions, type DataSettings, type PartRef } from './dataset/cache.js'
 export { readManifest, datasetVersion, MANIFEST_FORMAT, type Manifest, type RejectCounts, type SchemaRef } from './dataset/manifest.js'
@@ -29,6 +32,8 @@ export type { StageInput } from './kinds/registry.js'
 
 // Features, exactly as the pipelines compute them.
 export { logMelSpectrogram, createLogMel, LOG_MEL_DEFAULTS, type LogMel, type LogMelConfig } from './audio/log-mel.js'
+export { audioFingerprint, matchFingerprints } from './audio/fingerprint.js'
+export { perceptualHash, hammingDistance } from './image/phash.js'
 export { decodeWithFfmpeg, DECODE_DEFAULTS, type DecodeConfig } from './audio/decode.js'
 export { createTokenizer, TOKENIZER_DEFAULTS, type Tokenizer, type TokenizerConfig } from './text/wordpiece.js'
 export { loadVocab, type Vocab } from './text/vocab.js'
@@ -47,6 +52,7 @@ export { scoreDataset, readEvaluationItems } from './train/score-dataset.js'
 export { scoreItems, formatScoreTable, ciou, type ScoreReport, type CiouSummary, type ScoredItem } from './train/score.js'
 export { evaluateModel, predictDataset, baselineScores } from './train/evaluate.js'
 export { evaluateRun, type EvalRunResult } from './train/eval-run.js'
+export { runLineage, formatLineage, type Lineage, type LineageEntry, type LineageStatus } from './train/lineage.js'
 
 // Browsing a dataset (and predictions) in a local web page: `turnkit view`.
 export { startViewer, isLoopbackAddress, type Viewer, type ViewerOptions } from './view/server.js'

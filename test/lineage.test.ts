@@ -6,6 +6,8 @@ import assert from 'node:assert/strict'
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Lineage } from '../src/train/lineage.js'
+import { checkSourceIdLeaks } from '../src/train/leaks.js'
+import { openDataset } from '../src/dataset/dataset.js'
 import { tempDir } from './helpers/temp.js'
 import { runCli } from './helpers/cli.js'
 
@@ -41,18 +43,44 @@ describe('turnkit lineage', () => {
   it('lists every dataset with its recorded version and part files, all unchanged: exit 0', async () => {
     const { code, lineage: l, text } = await lineage(run)
     assert.equal(code, 0, text)
-    assert.deepEqual(l.entries.map((e) => [e.role, e.status]), [['source', 'ok'], ['intermediate', 'ok']])
+    assert.deepEqual(l.entries.filter((e) => !e.role.startsWith('eval:')).map((e) => [e.role, e.status]), [['source', 'ok'], ['intermediate', 'ok']])
     const manifest = JSON.parse(await readFile(join(data.clotho!, 'manifest.json'), 'utf8')) as { version: string; rows: number; shards: unknown[] }
     const intermediate = l.entries[1]!
     assert.deepEqual([intermediate.location, intermediate.version, intermediate.rows, intermediate.parts], [data.clotho, manifest.version, manifest.rows, manifest.shards.length])
     assert.match(text, /every dataset is there, unchanged/)
   })
 
+  it('eval checks its dataset against the training data by source id and writes what it found beside the scores', async () => {
+    assert.equal((await runCli(['fixtures', 'vggss', '--out', join(work, 'vggss'), '--clips', '4'])).code, 0)
+    data.vggss = join(work, 'vggss-ds')
+    assert.equal((await runCli(['prepare', 'vggss', '--src', join(work, 'vggss'), '--out', data.vggss, '--quiet'])).code, 0)
+    const evaluated = await runCli(['eval', '--run', run, '--data', data.vggss], CPU)
+    assert.equal(evaluated.code, 0, evaluated.stderr)
+    assert.match(evaluated.stderr, /eval: no source id of .*vggss-ds is in the training data/)
+    const report = JSON.parse(await readFile(join(run, 'eval', 'vggss', 'overlap.json'), 'utf8')) as { leak: boolean; by: string[] }
+    assert.deepEqual([report.leak, report.by], [false, ['source-id']])
+    // The same check finds a YouTube id that an AudioCaps training set shares with the evaluation set.
+    const [first] = await (await openDataset(data.vggss)).keys()
+    const ytid = /vggss\/test\/(.+)_\d+$/.exec(first!)![1]!
+    const audiocaps = join(work, 'audiocaps')
+    assert.equal((await runCli(['fixtures', 'audiocaps', '--out', audiocaps, '--clips', '4', '--seconds', '2'])).code, 0)
+    const csv = await readFile(join(audiocaps, 'train.csv'), 'utf8')
+    const [, someId, start] = csv.split('\n')[1]!.split(',')
+    await writeFile(join(audiocaps, 'train.csv'), `${csv.trimEnd()}\n999999,${ytid},${start},a clip cut from the evaluation video\n`)
+    await cp(join(audiocaps, 'audio', 'train', `${someId}.wav`), join(audiocaps, 'audio', 'train', `${ytid}.wav`))
+    data.audiocaps = join(work, 'audiocaps-ds')
+    assert.equal((await runCli(['prepare', 'audiocaps', '--src', audiocaps, '--out', data.audiocaps, '--quiet'])).code, 0)
+    const lines: string[] = []
+    const leaks = await checkSourceIdLeaks([data.refcoco!, data.audiocaps], data.vggss, {}, (line) => lines.push(line))
+    assert.equal(leaks.leak, true)
+    assert.deepEqual(lines, [`LEAK: 1 items of ${data.vggss} share a source id with 1 of ${data.audiocaps}, a training dataset (turnkit overlap lists them)`])
+  })
+
   it('a checkpoint folder and best/ alone name the same data', async () => {
     const step = (await readdir(join(run, 'checkpoints'))).find((n) => n.startsWith('step-'))!
     const alone = join(work, 'copied-checkpoint')
     await cp(join(run, 'checkpoints', step), alone, { recursive: true })
-    const fromRun = (await lineage(run)).lineage.entries
+    const fromRun = (await lineage(run)).lineage.entries.filter((e) => !e.role.startsWith('eval:'))
     for (const path of [alone, join(run, 'best')]) {
       const { code, lineage: l } = await lineage(path)
       assert.equal(code, 0)

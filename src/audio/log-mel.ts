@@ -260,10 +260,21 @@ export function createLogMel(config: Partial<LogMelConfig> = {}): LogMelFn {
   return Object.assign(logMel, { config: resolved })
 }
 
+// logMelSpectrogram's functions by resolved config: each holds WebAssembly memory (tables, buffers) that is never
+// freed, so building one per call ran out of memory after ~800 calls. A program uses few configs.
+const logMelByConfig = new Map<string, LogMelFn>()
+
 /**
- * One-off log-mel of `samples` (see createLogMel). It rebuilds the filterbank on every call: for many clips,
- * call createLogMel once and reuse the function.
+ * Log-mel of `samples` (see createLogMel). The function for each config is built on first use and kept, so this
+ * may be called for every clip; createLogMel gives one to hold yourself.
  */
 export function logMelSpectrogram(samples: Float32Array, config: Partial<LogMelConfig> = {}): LogMel {
-  return createLogMel(config)(samples)
+  const resolved = resolveLogMelConfig(config)
+  const id = JSON.stringify(Object.keys(resolved).sort().map((k) => resolved[k as keyof LogMelConfig]))
+  let fn = logMelByConfig.get(id)
+  if (fn === undefined) {
+    fn = createLogMel(resolved)
+    logMelByConfig.set(id, fn)
+  }
+  return fn(samples)
 }

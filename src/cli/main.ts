@@ -28,6 +28,7 @@ import { CACHE_DEFAULTS, type DataOptions } from '../dataset/cache.js'
 import { verifyDataset } from '../dataset/verify.js'
 import { inspectDataset, formatInspection } from '../dataset/inspect.js'
 import { diffDatasets, formatDiff } from '../dataset/diff.js'
+import { findOverlap, formatOverlapReport, OVERLAP_MODES, type OverlapInput, type OverlapMode } from '../dataset/overlap.js'
 import { formatLineage, runLineage } from '../train/lineage.js'
 import { DEFAULT_VIEW_PORT, runView } from '../view/run.js'
 import { SHARD_COMPRESSIONS } from '../dataset/parquet-writer.js'
@@ -344,6 +345,32 @@ const COMMANDS = {
       const diff = await diffDatasets(a, b, dataOptions(v))
       process.stdout.write(v.json ? JSON.stringify(diff) + '\n' : formatDiff(diff))
       return diff.identical ? 0 : 1
+    },
+  }),
+  overlap: command({
+    summary: 'items datasets share: the same source id (YouTube, image), the same audio (even cut elsewhere), the same image',
+    synopsis: 'turnkit overlap <location>... [--train LOCATION]... [--test LOCATION]... [--by source-id,audio,image] [--json]',
+    notes: '  Exit 1 when a --test dataset shares an item with a --train dataset (a leak), else 0; positional datasets are compared with every other.',
+    options: {
+      train: listOption({ help: 'a training dataset (repeat, or comma-separate)', value: 'LOCATION' }),
+      test: listOption({ help: 'an evaluation dataset: sharing an item with a --train one is a leak (exit 1)', value: 'LOCATION' }),
+      by: listOption({ help: `what to compare: ${OVERLAP_MODES.join(', ')}`, value: 'MODE', defaultText: OVERLAP_MODES.join(',') }),
+      json: switchOption({ help: 'print the whole report as one JSON line' }),
+      ...STORE_OPTIONS,
+      ...CACHE_OPTIONS,
+    },
+    async run(positionals, v) {
+      const bad = v.by.filter((m) => !(OVERLAP_MODES as readonly string[]).includes(m))
+      if (bad.length > 0) throw new UsageError(`--by ${bad.join(',')}: expected ${OVERLAP_MODES.join(', ')}`)
+      const inputs: OverlapInput[] = [
+        ...v.train.map((l) => ({ location: resolveLocation(l), name: l, role: 'train' as const })),
+        ...v.test.map((l) => ({ location: resolveLocation(l), name: l, role: 'test' as const })),
+        ...positionals.map((l) => ({ location: resolveLocation(l), name: l, role: 'any' as const })),
+      ]
+      if (inputs.length < 2) throw new UsageError('expected at least two datasets (positional, --train or --test)')
+      const report = await findOverlap(inputs, { ...dataOptions(v), ...(v.by.length > 0 ? { by: v.by as OverlapMode[] } : {}) })
+      process.stdout.write(v.json ? JSON.stringify(report) + '\n' : formatOverlapReport(report))
+      return report.leak ? 1 : 0
     },
   }),
   lineage: command({

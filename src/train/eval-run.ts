@@ -8,6 +8,7 @@ import { readManifest } from '../dataset/manifest.js'
 import type { DataOptions } from '../dataset/cache.js'
 import { ensureIntact } from '../dataset/verify.js'
 import { evaluateModel } from './evaluate.js'
+import { checkSourceIdLeaks } from './leaks.js'
 import { RunDir } from './run-dir.js'
 import { formatScoreTable, type CiouSummary, type ScoreReport } from './score.js'
 import { writeOverlays } from './overlays.js'
@@ -38,6 +39,11 @@ export async function evaluateRun(
   const dir = runDir.evalDir(evalName)
   await mkdir(dir, { recursive: true })
   try {
+    // An evaluation item whose source (video, image) was in the training data does not measure zero-resource
+    // localization: say so next to the scores.
+    const trainedOnDirs = Object.values(config.datasets).flatMap((ref) => (ref === null || ref.dir === dataDir ? [] : [ref.dir]))
+    const leaks = await checkSourceIdLeaks(trainedOnDirs, dataDir, data, (line) => log(`eval: ${line}`))
+    await writeFileAtomic(join(dir, 'overlap.json'), JSON.stringify(leaks, null, 2) + '\n')
     const { report, baselines, items, images } = await evaluateModel(model, dataDir, { keepImages: vis !== undefined, data })
     await writeFileAtomic(join(dir, 'preds.jsonl'), items.map((i) => JSON.stringify({ key: i.key, box: i.box.map((v) => Number(v.toFixed(6))) }) + '\n').join(''))
     const { perItem, ...summary } = report

@@ -4,6 +4,7 @@
 //   RUN/metrics.jsonl               one line per step (and per classifier step, per evaluation)
 //   RUN/weights-{source,intermediate}.jsonl   adaptive-sampling weights by record key
 //   RUN/vocab-map.json              (small models) the compact vocabulary
+//   RUN/overlap.json                source ids shared by the training datasets and --dev (a leak check)
 //   RUN/checkpoints/step-NNNNNNNN/  model, optimizer moments, state.json, datasets.json; checkpoints/latest.json
 //                                   names the newest
 //   RUN/best/                       the model with the best dev score (or the last one), best.json says which,
@@ -94,7 +95,12 @@ export class RunDir {
     return join(this.dir, `weights-${domain}.jsonl`)
   }
 
-  /** Where evaluation `name` writes its predictions, scores and overlays. */
+  /** RUN/overlap.json: source ids shared between the training datasets and --dev, found when the run started. */
+  get overlapPath(): string {
+    return join(this.dir, 'overlap.json')
+  }
+
+  /** Where evaluation `name` writes its predictions, scores and overlays (and its overlap.json). */
   evalDir(name: string): string {
     return join(this.dir, 'eval', name)
   }
@@ -108,7 +114,7 @@ export class RunDir {
       await rm(this.dir, { recursive: true, force: true })
       return
     }
-    for (const name of ['config.json', 'metrics.jsonl', 'weights-source.jsonl', 'weights-intermediate.jsonl', 'vocab-map.json', CHECKPOINTS, 'best']) {
+    for (const name of ['config.json', 'overlap.json', 'metrics.jsonl', 'weights-source.jsonl', 'weights-intermediate.jsonl', 'vocab-map.json', CHECKPOINTS, 'best']) {
       await rm(join(this.dir, name), { recursive: true, force: true })
     }
   }

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { mkdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { ensureIntact } from '../dataset/verify.js'
+import { writeFileAtomic } from '../dataset/atomic.js'
 import { resolveLocation } from '../dataset/storage.js'
 import type { DataSettings } from '../dataset/cache.js'
 import { resolveTurnConfig, maskRatioAt, type TurnConfig } from '../model/config.js'
@@ -24,6 +25,7 @@ import { BatchProducer } from './batch-producer.js'
 import type { MixedBatch } from './batches.js'
 import { applyVocabMap, buildVocabMap, type VocabMap } from './vocab-map.js'
 import { evaluateModel } from './evaluate.js'
+import { checkSourceIdLeaks } from './leaks.js'
 import { resolveTrainSettings, type TrainSettings } from './settings.js'
 import { RunDir, type BestScore, type DatasetRef, type RunConfig, type TrainState } from './run-dir.js'
 
@@ -92,7 +94,7 @@ const settingOf = (m: Manifest, ...path: string[]): unknown => path.reduce<unkno
  * compact vocabulary of a small model, and the datasets' texts (read once, for the vocabulary and stage 1).
  * Throws a ConfigError on a bad setting, and naming the dataset and setting when one does not fit the model.
  */
-async function createRun(run: RunDir, job: NewRunJob & Pick<TrainJob, 'backend' | 'tool' | 'data'>): Promise<{ config: RunConfig; vocab: VocabMap | null; texts: [DatasetTexts, DatasetTexts] }> {
+async function createRun(run: RunDir, job: NewRunJob & Pick<TrainJob, 'backend' | 'tool' | 'data' | 'log'>): Promise<{ config: RunConfig; vocab: VocabMap | null; texts: [DatasetTexts, DatasetTexts] }> {
   const settings = resolveTrainSettings(job.settings)
   const data = job.data ?? {}
   let model = resolveTurnConfig(settings.model, settings.preset)
@@ -128,6 +130,11 @@ async function createRun(run: RunDir, job: NewRunJob & Pick<TrainJob, 'backend' 
   }
   await mkdir(run.dir, { recursive: true })
   if (vocab) await run.writeVocabMap(vocab)
+  if (job.datasets.dev !== null) {
+    // The dev set chooses best/: an item of it seen in training would flatter that choice.
+    const leaks = await checkSourceIdLeaks([job.datasets.source, job.datasets.intermediate], job.datasets.dev, data, (line) => job.log?.(`train: ${line}`))
+    await writeFileAtomic(run.overlapPath, JSON.stringify(leaks, null, 2) + '\n')
+  }
   await run.writeConfig(config)
   return { config, vocab, texts }
 }
@@ -253,7 +260,7 @@ export async function train(job: TrainJob): Promise<{ run: string; steps: number
 
 /** Stage 1 (when not done yet) and stage 2 of `job` in `run`. */
 async function trainRun(job: TrainJob, run: RunDir, log: (line: string) => void): Promise<{ run: string; steps: number; best: BestScore | null }> {
-  const created = 'resume' in job ? null : await createRun(run, job)
+  const created = 'resume' in job ? null : await createRun(run, { ...job, log })
   const runConfig = created?.config ?? (await run.readConfig())
   const vocab = created ? created.vocab : await run.readVocabMap(runConfig)
   const { model: modelConfig, train: settings } = runConfig
