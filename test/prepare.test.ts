@@ -138,7 +138,9 @@ describe('turnkit prepare after kill -9', () => {
   it('keeps finished part files and produces the same version as an uninterrupted run', async () => {
     const work = await tempDir()
     const src = join(work, 'audiocaps')
-    await writeAudioCapsFixture(src, { clips: 12, seed: 5, seconds: 4 })
+    // 24 units of 2 clips: after the third kill point 16 units remain, far more than one poll interval of work
+    // (clips go at ~130/s), so each kill lands mid-run.
+    await writeAudioCapsFixture(src, { clips: 48, seed: 5, seconds: 4 })
     const args = (out: string) => ['prepare', 'audiocaps', '--src', src, '--out', out, '--shard-rows', '2', '--workers', '1', '--quiet']
     const whole = join(work, 'whole')
     assert.equal((await runCli(args(whole))).code, 0)
@@ -146,14 +148,14 @@ describe('turnkit prepare after kill -9', () => {
 
     // Kill at several moments: right after start, mid-run after the first unit lands, and again on the resumed run.
     const killed = join(work, 'killed')
-    for (const waitForUnits of [0, 1, 3]) {
+    for (const waitForUnits of [0, 1, 8]) {
       const { child, done } = startCli(args(killed))
       const stateDir = join(killed, '.turnkit')
       const deadline = Date.now() + 60_000
       while (Date.now() < deadline) {
         const units = existsSync(stateDir) ? (await readdir(stateDir)).filter((n) => n.startsWith('unit-')).length : 0
         if (units >= waitForUnits && (waitForUnits > 0 || existsSync(stateDir))) break
-        await new Promise((r) => setTimeout(r, 20))
+        await new Promise((r) => setTimeout(r, 5))
       }
       child.kill('SIGKILL')
       const result = await done

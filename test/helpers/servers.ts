@@ -217,11 +217,18 @@ export async function startFaultProxy(target: string, { rate = 0.2, seed = 1, tl
   }
   let share = rate
   let turn = 0
+  // A truncation whose turn fell on a request without a body to cut (a PUT, a HEAD) is owed to the next GET, so
+  // every fault kind happens whatever order concurrent requests arrive in.
+  let owedTruncations = 0
   const origin = new URL(target)
   const upstream = origin.protocol === 'https:' ? https : http
   const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     counts.requests += 1
-    const fault = random() < share ? faults[turn++ % faults.length]! : null
+    let fault = random() < share ? faults[turn++ % faults.length]! : null
+    if (fault === 'truncate' && req.method !== 'GET') {
+      owedTruncations += 1
+      fault = null
+    } else if (fault === null && owedTruncations > 0 && req.method === 'GET') fault = 'truncate'
     if (fault === 'unavailable') {
       counts.unavailable += 1
       req.resume()
@@ -241,6 +248,7 @@ export async function startFaultProxy(target: string, { rate = 0.2, seed = 1, tl
       const length = Number(answer.headers['content-length'] ?? 0)
       if (fault === 'truncate' && req.method === 'GET' && length > 1) {
         counts.truncated += 1
+        owedTruncations = Math.max(0, owedTruncations - 1)
         res.writeHead(answer.statusCode ?? 502, answer.headers)
         let sent = 0
         answer.on('data', (chunk: Buffer) => {
