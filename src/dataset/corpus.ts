@@ -96,13 +96,37 @@ export async function openCorpus(location: string, { followSymlinks = false, ...
   return new LocalCorpus(location, dir, real, followSymlinks)
 }
 
-class LocalCorpus implements Corpus {
+/** What every corpus reads the same way, from its bytes: text, JSON, JSON Lines. */
+abstract class CorpusBase implements Corpus {
+  abstract readonly location: string
+  abstract readonly followSymlinks: boolean
+  abstract exists(relative: string): Promise<boolean>
+  abstract file(relative: string): Promise<CorpusFile>
+  abstract readBytes(relative: string): Promise<Uint8Array>
+  abstract list(relative: string, options?: { recursive?: boolean }): Promise<CorpusEntry[]>
+
+  async readText(relative: string): Promise<string> {
+    return decodeText(await this.readBytes(relative)).text
+  }
+
+  async readJson(relative: string): Promise<unknown> {
+    return parseJson(await this.readText(relative), relative)
+  }
+
+  async readJsonLines(relative: string): Promise<ReturnType<typeof parseJsonLines>> {
+    return parseJsonLines(await this.readText(relative))
+  }
+}
+
+class LocalCorpus extends CorpusBase {
   constructor(
     readonly location: string,
     private readonly dir: string,
     private readonly real: string,
     readonly followSymlinks: boolean,
-  ) {}
+  ) {
+    super()
+  }
 
   private inside(path: string): boolean {
     return path === this.real || path.startsWith(this.real + sep)
@@ -154,18 +178,6 @@ class LocalCorpus implements Corpus {
     return await readFile(await this.checked(relative))
   }
 
-  async readText(relative: string): Promise<string> {
-    return decodeText(await this.readBytes(relative)).text
-  }
-
-  async readJson(relative: string): Promise<unknown> {
-    return parseJson(await this.readText(relative), relative)
-  }
-
-  async readJsonLines(relative: string): Promise<ReturnType<typeof parseJsonLines>> {
-    return parseJsonLines(await this.readText(relative))
-  }
-
   async list(relative: string, { recursive = false }: { recursive?: boolean } = {}): Promise<CorpusEntry[]> {
     const path = this.lexical(relative)
     if (path === null) throw new CorpusFileError(relative, 'unsafe-path', `${relative} leaves the corpus folder; not listed`)
@@ -197,13 +209,15 @@ class LocalCorpus implements Corpus {
  * into memory; a media file is fetched into a scratch folder of this process when the runner asks for it and
  * deleted when it is released, so the disk holds only the items in flight, however large the corpus.
  */
-class RemoteCorpus implements Corpus {
+class RemoteCorpus extends CorpusBase {
   readonly followSymlinks = false // an object store has no links
 
   private constructor(
     private readonly store: Store,
     private readonly scratch: string,
-  ) {}
+  ) {
+    super()
+  }
 
   static async open(store: Store): Promise<RemoteCorpus> {
     const { files, folders } = await store.list('')
@@ -256,18 +270,6 @@ class RemoteCorpus implements Corpus {
       if (error instanceof StoreError && error.code === 'not-found') throw new CorpusFileError(relative, 'missing-file', `${relative} does not exist (in ${this.location})`)
       throw error
     }
-  }
-
-  async readText(relative: string): Promise<string> {
-    return decodeText(await this.readBytes(relative)).text
-  }
-
-  async readJson(relative: string): Promise<unknown> {
-    return parseJson(await this.readText(relative), relative)
-  }
-
-  async readJsonLines(relative: string): Promise<ReturnType<typeof parseJsonLines>> {
-    return parseJsonLines(await this.readText(relative))
   }
 
   async list(relative: string, { recursive = false }: { recursive?: boolean } = {}): Promise<CorpusEntry[]> {

@@ -211,16 +211,7 @@ class LocalStore implements Store {
   }
 
   async download(key: string, path: string): Promise<{ size: number; sha256: string }> {
-    const hash = createHash('sha256')
-    let size = 0
-    await pipeline(createReadStream(this.localPath(key)), async function* (chunks) {
-      for await (const chunk of chunks as AsyncIterable<Buffer>) {
-        hash.update(chunk)
-        size += chunk.length
-        yield chunk
-      }
-    }, createWriteStream(path))
-    return { size, sha256: `sha256:${hash.digest('hex')}` }
+    return await streamToFile(createReadStream(this.localPath(key)), path)
   }
 }
 
@@ -427,6 +418,7 @@ function s3Error(error: unknown, object: string, bucket: string): unknown {
   return new StoreError('unavailable', object, `${object}: ${name || e.code || status || ''} ${e.message ?? ''}`.trim())
 }
 
+/** Copy `body` to the file `path`, hashing and counting it on the way (every store's download). */
 async function streamToFile(body: Readable | ReadableStream<Uint8Array>, path: string): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256')
   let size = 0
