@@ -237,6 +237,12 @@ describe('one build per --out at a time', () => {
     assert.equal(third.code, 0, third.stderr)
     assert.match(third.stderr, /taking over the lock of process 4206649 on .*, which is no longer running/)
     assert.equal(existsSync(lock), false)
+    // A lock its writer never filled (killed between creating and writing it: an empty file) is taken over too.
+    await writeFile(lock, '')
+    const fourth = await runCli(args)
+    assert.equal(fourth.code, 0, fourth.stderr)
+    assert.match(fourth.stderr, /taking over the lock of process \? on \?, which is no longer running/)
+    assert.equal(existsSync(lock), false)
   })
 })
 

@@ -159,7 +159,7 @@ describe('turnkit prepare after kill -9', () => {
       }
       child.kill('SIGKILL')
       const result = await done
-      assert.equal(result.signal, 'SIGKILL')
+      assert.equal(result.signal, 'SIGKILL', `kill point ${waitForUnits}: the run ended on its own (exit ${result.code}): ${result.stderr}`)
       assert.ok(!existsSync(join(killed, 'manifest.json')) || waitForUnits > 0)
     }
     const resumed = await runCli(args(killed))

@@ -101,7 +101,9 @@ export async function lockDir(store: Store, note: (line: string) => void): Promi
   const key = `${STATE_DIR}/${LOCK_FILE}`
   const where = store.location
   const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex') }
-  const readHolder = (): Promise<LockHolder | null> => store.read(key).then((bytes) => JSON.parse(new TextDecoder().decode(bytes)) as LockHolder, () => null)
+  // No lock, or one its writer did not finish (killed between creating and filling it): nobody's. `.catch` and not
+  // a second `then` argument, so that a parse error is caught too.
+  const readHolder = (): Promise<LockHolder | null> => store.read(key).then((bytes) => JSON.parse(new TextDecoder().decode(bytes)) as LockHolder).catch(() => null)
   for (let attempt = 0; attempt < 2; attempt++) {
     if ((await store.writeNew(key, JSON.stringify(me) + '\n')) || (await readHolder())?.token === me.token) {
       const local = store.localPath(key)

@@ -165,7 +165,7 @@ export async function ensureIntact(location: string, log: (line: string) => void
   const problems = await verifyDataset(store.location, { ...options, parts: 'sizes' })
   const dir = store.location
   if (problems.length > 0) {
-    const built = await store.read(`${STATE_DIR}/${ENVIRONMENT_FILE}`).then((b) => (JSON.parse(new TextDecoder().decode(b)) as { command?: string | null }).command ?? null, () => null)
+    const built = await store.read(`${STATE_DIR}/${ENVIRONMENT_FILE}`).then((b) => (JSON.parse(new TextDecoder().decode(b)) as { command?: string | null }).command ?? null).catch(() => null)
     const advice = built !== null ? `rebuild it with the command that built it, which keeps the good parts and rebuilds the bad ones: ${built}` : 'rerun the turnkit prepare command that built it: it keeps the good parts and rebuilds the bad ones'
     throw new DamagedDatasetError(dir, problems, advice)
   }
