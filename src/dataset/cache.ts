@@ -76,10 +76,13 @@ export class CacheFullError extends Error {
 
 const ADMIT_STALE_MS = 30_000
 
+// Pin numbers count per process, not per PartCache: two caches of one process (a Dataset's and verify's) on the
+// same folder must never name a pin alike, or one's release would unlink the other's.
+let nextPin = 0
+
 /** One cache folder. Safe to share between processes on one machine (see the top of this file). */
 export class PartCache {
   readonly stats: CacheStats = { hits: 0, downloads: 0, bytesDownloaded: 0, evictions: 0, maxBytesUsed: 0 }
-  private pins = 0
   // In this process, one admission at a time (across processes: admit.lock).
   private admitting: Promise<unknown> = Promise.resolve()
   // Downloads of one part by two readers of this process share one request.
@@ -117,7 +120,7 @@ export class PartCache {
   async fetch(store: Store, ref: PartRef): Promise<CachedPart> {
     const hex = hexOf(ref.sha256, store.describe(ref.file))
     await Promise.all([makeDir(this.partsDir), makeDir(this.pinsDir), makeDir(this.tmpDir)])
-    const pin = join(this.pinsDir, `${hex}.${hostname()}.${process.pid}.${this.pins++}`)
+    const pin = join(this.pinsDir, `${hex}.${hostname()}.${process.pid}.${nextPin++}`)
     const entry = join(this.partsDir, `${hex}.parquet`)
     const release = async (): Promise<void> => {
       await unlink(pin).catch(() => undefined)
