@@ -3,7 +3,8 @@
 // so one cache serves every dataset, version and run on the machine, and a warm cache is reused across epochs and
 // runs: a second epoch of a dataset that fits downloads nothing (mosaicml streaming #658 is what this avoids).
 //
-//   <cache>/parts/<hex>.parquet        a verified part; its mtime is its last use (least recently used goes first)
+//   <cache>/parts/<hex>.parquet        a verified part
+//   <cache>/used/<hex>                 empty; its mtime is the part's last use (least recently used goes first)
 //   <cache>/pins/<hex>.<host>.<pid>.<n>   a hard link to a part some process is reading: never evicted
 //   <cache>/tmp/<id>.part              a download in progress (renamed into parts/ once verified)
 //   <cache>/tmp/<id>.reserve           its size, reserved (a sparse file) so that other processes count it
@@ -12,10 +13,14 @@
 // Why hard links: a reader holds a link to the inode it reads, so an eviction (which only unlinks parts/<hex>)
 // can never pull a file out from under a reader in another process, and a part in use has two links, which is
 // how an evictor tells it apart without asking anyone. Disk use counts each inode once.
+//
+// Why a separate used/ file: a reader opens its part as a lazy Blob, and Node refuses to read a Blob whose file's
+// mtime changed after it was opened. Touching the part itself on a cache hit would break every other reader of
+// that part (in this process or another) mid-read; the part's inode is never modified once it is in parts/.
 import { randomBytes } from 'node:crypto'
 import { link, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises'
 import { homedir, hostname } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { makeDir } from './atomic.js'
 import { StoreError, type Store, type StoreOptions } from './storage.js'
 
@@ -111,6 +116,19 @@ export class PartCache {
     return join(this.dir, 'tmp')
   }
 
+  private get usedDir(): string {
+    return join(this.dir, 'used')
+  }
+
+  /** Mark part `hex` as used now (see the top of this file for why not the part's own mtime). */
+  private async touch(hex: string): Promise<void> {
+    const path = join(this.usedDir, hex)
+    const now = new Date()
+    await utimes(path, now, now).catch(async () => {
+      await (await open(path, 'w')).close()
+    })
+  }
+
   /**
    * The part `ref` of `store`, pinned until released: from the cache when it holds it, else downloaded (evicting
    * the least recently used parts nobody reads), its size and sha256 checked before it is visible. Throws a
@@ -119,7 +137,7 @@ export class PartCache {
    */
   async fetch(store: Store, ref: PartRef): Promise<CachedPart> {
     const hex = hexOf(ref.sha256, store.describe(ref.file))
-    await Promise.all([makeDir(this.partsDir), makeDir(this.pinsDir), makeDir(this.tmpDir)])
+    await Promise.all([makeDir(this.partsDir), makeDir(this.pinsDir), makeDir(this.tmpDir), makeDir(this.usedDir)])
     const pin = join(this.pinsDir, `${hex}.${hostname()}.${process.pid}.${nextPin++}`)
     const entry = join(this.partsDir, `${hex}.parquet`)
     const release = async (): Promise<void> => {
@@ -127,8 +145,7 @@ export class PartCache {
     }
     if (await tryLink(entry, pin)) {
       this.stats.hits += 1
-      const now = new Date()
-      await utimes(entry, now, now).catch(() => undefined) // evicted meanwhile: the pin still holds the bytes
+      await this.touch(hex)
       return { path: pin, downloaded: false, release }
     }
     let download = this.inFlight.get(hex)
@@ -164,6 +181,7 @@ export class PartCache {
       this.stats.downloads += 1
       this.stats.bytesDownloaded += ref.bytes
       await rename(part, entry)
+      await this.touch(hex)
     } finally {
       await rm(part, { force: true })
       await rm(reserve, { force: true })
@@ -182,6 +200,7 @@ export class PartCache {
         while (used + bytes > this.limit && evictable.length > 0) {
           const oldest = evictable.shift() as { path: string; size: number }
           await unlink(oldest.path).catch(() => undefined)
+          await unlink(join(this.usedDir, basename(oldest.path, '.parquet'))).catch(() => undefined)
           used -= oldest.size
           this.stats.evictions += 1
         }
@@ -230,7 +249,11 @@ export class PartCache {
         seen.add(s.ino)
         used += s.size
       }
-      if (s.nlink === 1) evictable.push({ path, size: s.size, mtime: s.mtimeMs })
+      if (s.nlink === 1) {
+        // Last use from used/ (a part from before used/ existed, or whose mark was lost, by its arrival).
+        const mark = await stat(join(this.usedDir, basename(name, '.parquet'))).catch(() => null)
+        evictable.push({ path, size: s.size, mtime: mark?.mtimeMs ?? s.mtimeMs })
+      }
     }
     for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
       if (!name.endsWith('.reserve')) continue // a .part file grows into its reservation
