@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build turnkit's two WebAssembly modules. wasm/turnkit-kernels.wasm: the batched matrix product turnkit gives
 # TensorFlow.js's wasm backend (native/kernels/, plain C with WebAssembly SIMD, no libc). wasm/turnkit-audio.wasm: libsoxr 0.1.3 (the resampler librosa uses through python-soxr: soxr_hq) and
-# turnkit's STFT kernel on the Ooura FFT libsoxr bundles, compiled to WebAssembly with Debian's clang, lld and
+# turnkit's STFT kernel on the Ooura FFT libsoxr bundles (also built two frames at a time, native/audio/tk-rdft2.cc), compiled to WebAssembly with Debian's clang, lld and
 # wasi-libc, from Debian's source package, with turnkit's entry points (native/audio/turnkit-*.c) and callback
 # tables whose signatures WebAssembly accepts (native/audio/tk-rdft*.c). The result is committed, so a user needs
 # only `npm ci`; this script is how to rebuild it (libsoxr is LGPL-2.1: see native/audio/COPYING.LGPL). Needs
@@ -24,11 +24,14 @@ N="$ROOT/native/audio"
 (cd "$WORK/libsoxr-0.1.3" && patch -p1 < "$N/wasm-simd.patch")
 # cr32s (20-bit quality, HQ: librosa's soxr_hq) with PFFFT on WebAssembly SIMD, as python-soxr runs it on SSE;
 # cr64 for VHQ; no threads; -O3 without fast-math, so every machine computes the same bits.
+# The STFT's two-frames-at-once FFT: fft4g.c again, with a pair of doubles for each double (C++ for the casts).
+clang++ --target=wasm32-wasi --sysroot=/usr -I/usr/include/wasm32-wasi -O3 -msimd128 -fno-exceptions -fno-rtti \
+  -ffile-prefix-map="$S"=libsoxr -ffile-prefix-map="$N"=native/audio -I"$N" -I"$S" -c -o "$WORK/tk-rdft2.o" "$N/tk-rdft2.cc"
 clang --target=wasm32-wasi --sysroot=/usr -I/usr/include/wasm32-wasi -L/usr/lib/wasm32-wasi -O3 -msimd128 -DSOXR_LIB \
   -ffile-prefix-map="$S"=libsoxr -ffile-prefix-map="$N"=native/audio -Wl,--strip-debug \
   -I"$N" -I"$S" -mexec-model=reactor -Wl,--no-entry -o "$ROOT/wasm/turnkit-audio.wasm" \
   "$N/turnkit-soxr.c" "$N/turnkit-stft.c" "$S/soxr.c" "$S/data-io.c" "$S/dbesi0.c" "$S/filter.c" "$N/tk-rdft64.c" \
-  "$S/cr.c" "$S/cr32s.c" "$S/pffft32s.c" "$S/util32s.c" "$S/cr64.c" -lm
+  "$S/cr.c" "$S/cr32s.c" "$S/pffft32s.c" "$S/util32s.c" "$S/cr64.c" "$WORK/tk-rdft2.o" -lm
 # The kernels run inside tfjs's memory (imported): no libc, no data, no stack, so they touch nothing of tfjs's.
 clang --target=wasm32 -nostdlib -O3 -msimd128 -mbulk-memory -Wl,--no-entry -Wl,--import-memory -Wl,--strip-debug \
   -ffile-prefix-map="$ROOT/native"=native -o "$ROOT/wasm/turnkit-kernels.wasm" "$ROOT/native/kernels/turnkit-kernels.c"
