@@ -67,6 +67,14 @@ describe('decoding', () => {
       const mean = Math.fround(Math.fround(view.getFloat32(at + 8 * f, true) + view.getFloat32(at + 8 * f + 4, true)) / 2)
       assert.equal(wav.audio.samples[f], mean)
     }
+    // The same bytes where their samples are not 4-byte aligned (read through a copy) and where they are.
+    for (const shift of [1, 2, 3, 4]) {
+      const moved = new Uint8Array(bytes.length + shift).subarray(shift)
+      moved.set(bytes)
+      const again = readWav(moved)
+      assert.ok(again.ok)
+      assert.deepEqual(again.audio.samples, wav.audio.samples)
+    }
     const decoded = await createDecoder(config, ffmpeg)(join(work, 'stereo-f32.wav'))
     assert.ok(decoded.ok)
     assert.deepEqual(decoded.samples, resampleSoxr(wav.audio.samples, 44_100, 22_050))
