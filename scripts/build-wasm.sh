@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build turnkit's two WebAssembly modules. wasm/turnkit-kernels.wasm: the batched matrix product turnkit gives
+# Build turnkit's two WebAssembly modules. wasm/turnkit-kernels.wasm: the batched matrix product and transpose turnkit gives
 # TensorFlow.js's wasm backend (native/kernels/, plain C with WebAssembly SIMD, no libc). wasm/turnkit-audio.wasm: libsoxr 0.1.3 (the resampler librosa uses through python-soxr: soxr_hq) and
 # turnkit's STFT kernel on the Ooura FFT libsoxr bundles (also built two frames at a time, native/audio/tk-rdft2.cc), compiled to WebAssembly with Debian's clang, lld and
 # wasi-libc, from Debian's source package, with turnkit's entry points (native/audio/turnkit-*.c) and callback

@@ -15,10 +15,60 @@ typedef __SIZE_TYPE__ size_t;
 /* tfjs-backend-wasm's BatchMatMul sums k in tiles of 48 (measured: test/model-kernels.test.ts). */
 #define TILE 48
 
+/* out[c][r] = in[r][c] for a rows x cols matrix of 4-byte values: blocks of 32 x 32 (they stay in L1), each
+   moved as 4 x 4 tiles of SIMD registers; only bits are moved, so any 4-byte type. */
+#define BLOCK 32
+static void transpose2d(const float *in, float *out, int rows, int cols) {
+  for (int r0 = 0; r0 < rows; r0 += BLOCK) {
+    const int r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows;
+    for (int c0 = 0; c0 < cols; c0 += BLOCK) {
+      const int c1 = c0 + BLOCK < cols ? c0 + BLOCK : cols;
+      int r = r0;
+      for (; r + 4 <= r1; r += 4) {
+        const float *i0 = in + (size_t)r * cols, *i1 = i0 + cols, *i2 = i1 + cols, *i3 = i2 + cols;
+        int c = c0;
+        for (; c + 4 <= c1; c += 4) {
+          const v128_t x0 = wasm_v128_load(i0 + c), x1 = wasm_v128_load(i1 + c), x2 = wasm_v128_load(i2 + c), x3 = wasm_v128_load(i3 + c);
+          const v128_t l0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), h0 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7);
+          const v128_t l1 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), h1 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
+          float *o = out + (size_t)c * rows + r;
+          wasm_v128_store(o, wasm_i64x2_shuffle(l0, l1, 0, 2));
+          wasm_v128_store(o + rows, wasm_i64x2_shuffle(l0, l1, 1, 3));
+          wasm_v128_store(o + 2 * (size_t)rows, wasm_i64x2_shuffle(h0, h1, 0, 2));
+          wasm_v128_store(o + 3 * (size_t)rows, wasm_i64x2_shuffle(h0, h1, 1, 3));
+        }
+        for (; c < c1; c++) {
+          float *o = out + (size_t)c * rows + r;
+          o[0] = i0[c], o[1] = i1[c], o[2] = i2[c], o[3] = i3[c];
+        }
+      }
+      for (; r < r1; r++)
+        for (int c = c0; c < c1; c++) out[(size_t)c * rows + r] = in[(size_t)r * cols + c];
+    }
+  }
+}
+
 /* B^T stored [n][k] -> scratch [k][n]. */
-static void pack_transposed(const float *bt, float *out, int k, int n) {
-  for (int j = 0; j < n; j++)
-    for (int p = 0; p < k; p++) out[(size_t)p * n + j] = bt[(size_t)j * k + p];
+static void pack_transposed(const float *bt, float *out, int k, int n) { transpose2d(bt, out, n, k); }
+
+/* A transpose every tfjs permutation of up to four dimensions collapses to (see wasm-kernels.ts):
+   out[o][c][r][e] = in[o][r][c][e] for o < outer, r < rows, c < cols, e < inner, of 4-byte values. */
+__attribute__((export_name("tk_transpose")))
+void tk_transpose(const float *in, float *out, int outer, int rows, int cols, int inner) {
+  const size_t plane = (size_t)rows * cols * inner;
+  for (int o = 0; o < outer; o++) {
+    const float *src = in + o * plane;
+    float *dst = out + o * plane;
+    if (inner == 1) { transpose2d(src, dst, rows, cols); continue; }
+    for (int r = 0; r < rows; r++)
+      for (int c = 0; c < cols; c++) {
+        const float *from = src + ((size_t)r * cols + c) * inner;
+        float *to = dst + ((size_t)c * rows + r) * inner;
+        int e = 0;
+        for (; e + 4 <= inner; e += 4) wasm_v128_store(to + e, wasm_v128_load(from + e));
+        for (; e < inner; e++) to[e] = from[e];
+      }
+  }
 }
 
 /* One element: sum over p of a[p * as] * b[p * bs], in tiles as the vector paths. */

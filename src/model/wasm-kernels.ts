@@ -1,10 +1,13 @@
 // Kernels turnkit gives TensorFlow.js's wasm backend where its own are slow (docs/tfjs.md). BatchMatMul: the backend
 // runs a batched product (the attention products of every head, [B, L, L] x [B, L, d]) on a scalar loop at about
 // 8 GFLOP/s, a quarter of what its XNNPACK path reaches on one large matrix; it was half of a demo-model train step.
-// wasm/turnkit-kernels.wasm (native/kernels/turnkit-kernels.c, built by scripts/build-wasm.sh) runs the
-// product with WebAssembly SIMD inside the backend's own memory: it imports that memory, so operands are read and
-// the product written in place, with no copy. It sums in the backend's own order (tiles of 48 products), so every
-// product is bit-identical to what the backend's kernel gives: training losses do not change.
+// Transpose: the backend walks the output element by element through strided reads (0.1-0.5 G elements/s; a
+// [1024, 256] transpose took 2 ms), and every matMul gradient transposes an operand (docs/tfjs.md, pitfall 5).
+// wasm/turnkit-kernels.wasm (native/kernels/turnkit-kernels.c, built by scripts/build-wasm.sh) runs both with
+// WebAssembly SIMD inside the backend's own memory: it imports that memory, so operands are read and results
+// written in place, with no copy. The product sums in the backend's own order (tiles of 48 products), so every
+// product is bit-identical to what the backend's kernel gives, and a transpose only moves bits: training losses do
+// not change.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
@@ -17,26 +20,82 @@ interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo
 }
 
-type Bmm = (a: number, b: number, c: number, scratch: number, batch: number, batchA: number, batchB: number, m: number, k: number, n: number, transA: number, transB: number) => void
+interface Kernels {
+  tk_bmm(a: number, b: number, c: number, scratch: number, batch: number, batchA: number, batchB: number, m: number, k: number, n: number, transA: number, transB: number): void
+  tk_transpose(input: number, output: number, outer: number, rows: number, cols: number, inner: number): void
+}
 
-const instances = new WeakMap<WebAssembly.Memory, Bmm>()
+const instances = new WeakMap<WebAssembly.Memory, Kernels>()
 
-function bmmFor(memory: WebAssembly.Memory): Bmm {
-  let bmm = instances.get(memory)
-  if (bmm === undefined) {
+function kernelsFor(memory: WebAssembly.Memory): Kernels {
+  let kernels = instances.get(memory)
+  if (kernels === undefined) {
     const bytes = readFileSync(join(packageRoot(), 'wasm', 'turnkit-kernels.wasm'))
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } })
-    bmm = instance.exports.tk_bmm as Bmm
-    instances.set(memory, bmm)
+    kernels = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as Kernels
+    instances.set(memory, kernels)
   }
-  return bmm
+  return kernels
 }
 
 /**
- * Replace the wasm backend's BatchMatMul with turnkit's (see the top of this file). Products it does not cover
- * (other dtypes, batch shapes broadcast other than one side being 1) go to the original kernel. Idempotent.
+ * A permutation of `shape` as the one move tk_transpose makes, out[o][c][r][e] = in[o][r][c][e], or null when it is
+ * not one. Dimensions of size 1 are dropped and input dimensions that stay neighbours in the output are merged,
+ * which brings every transpose a model makes ([1, 0], [0, 2, 1], [0, 2, 1, 3], ...) to that form.
+ */
+export function transposeAsMove(shape: readonly number[], perm: readonly number[]): { outer: number; rows: number; cols: number; inner: number } | null {
+  const kept = perm.filter((d) => shape[d] !== 1)
+  // Runs of input dimensions that are consecutive in the output, in output order.
+  const runs: number[][] = []
+  for (const d of kept) {
+    const last = runs.at(-1)
+    if (last !== undefined && last.at(-1)! + 1 === d) last.push(d)
+    else runs.push([d])
+  }
+  const size = (run: number[]): number => run.reduce((n, d) => n * shape[d]!, 1)
+  // The runs' order in the input: `order[i]` is the input rank of the run that comes i-th in the output.
+  const byInput = [...runs].sort((x, y) => x[0]! - y[0]!)
+  const order = runs.map((r) => byInput.indexOf(r)).join()
+  const sizes = byInput.map(size)
+  if (order === '' || order === '0') return { outer: 1, rows: 1, cols: 1, inner: sizes[0] ?? 1 }
+  if (order === '1,0') return { outer: 1, rows: sizes[0]!, cols: sizes[1]!, inner: 1 }
+  if (order === '0,2,1') return { outer: sizes[0]!, rows: sizes[1]!, cols: sizes[2]!, inner: 1 }
+  if (order === '1,0,2') return { outer: 1, rows: sizes[0]!, cols: sizes[1]!, inner: sizes[2]! }
+  if (order === '0,2,1,3') return { outer: sizes[0]!, rows: sizes[1]!, cols: sizes[2]!, inner: sizes[3]! }
+  return null
+}
+
+/**
+ * Replace the wasm backend's BatchMatMul and Transpose with turnkit's (see the top of this file). What they do not
+ * cover (other dtypes, batch shapes broadcast other than one side being 1, permutations of another form) goes to
+ * the original kernels. Idempotent.
  */
 export function installWasmKernels(): void {
+  installBatchMatMul()
+  installTranspose()
+}
+
+function installTranspose(): void {
+  const original = tf.getKernel('Transpose', 'wasm')
+  if (original === undefined || (original.kernelFunc as { turnkit?: boolean }).turnkit) return
+  const kernelFunc: tf.KernelFunc & { turnkit?: boolean } = (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo }
+    const { perm } = args.attrs as { perm: number[] }
+    const move = x.dtype === 'float32' || x.dtype === 'int32' ? transposeAsMove(x.shape, perm) : null
+    if (move === null) return original.kernelFunc(args)
+    const backend = args.backend as unknown as WasmBackend
+    const out = backend.makeOutput(perm.map((d) => x.shape[d]!), x.dtype)
+    if (x.shape.some((d) => d === 0)) return out
+    const from = backend.dataIdMap.get(x.dataId)!.memoryOffset
+    const to = backend.dataIdMap.get(out.dataId)!.memoryOffset
+    kernelsFor(backend.wasm.asm.memory).tk_transpose(from, to, move.outer, move.rows, move.cols, move.inner)
+    return out
+  }
+  kernelFunc.turnkit = true
+  tf.unregisterKernel('Transpose', 'wasm')
+  tf.registerKernel({ ...original, kernelFunc })
+}
+
+function installBatchMatMul(): void {
   const original = tf.getKernel('BatchMatMul', 'wasm')
   if (original === undefined || (original.kernelFunc as { turnkit?: boolean }).turnkit) return
   const kernelFunc: tf.KernelFunc & { turnkit?: boolean } = (args) => {
@@ -62,7 +121,7 @@ export function installWasmKernels(): void {
     const ct = backend.dataIdMap.get(out.dataId)!.memoryOffset
     const scratch = transposeB ? backend.wasm._malloc(4 * k * n) : 0
     try {
-      bmmFor(backend.wasm.asm.memory)(at, bt, ct, scratch, Math.max(batchA, batchB), batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0)
+      kernelsFor(backend.wasm.asm.memory).tk_bmm(at, bt, ct, scratch, Math.max(batchA, batchB), batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0)
     } finally {
       if (scratch !== 0) backend.wasm._free(scratch)
     }

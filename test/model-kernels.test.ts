@@ -1,0 +1,89 @@
+// turnkit's kernels for the wasm backend (src/model/wasm-kernels.ts) against the backend's own: the same operands
+// through the original kernels first, then through turnkit's, compared bit for bit. Odd sizes (not multiples of
+// the 4-wide vectors, the 32 x 32 transpose blocks or the 48-product tiles), broadcast batches, size-1 and
+// size-0 dimensions, and int32 for the transpose.
+import { before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import * as tf from '@tensorflow/tfjs-core'
+import '@tensorflow/tfjs-backend-wasm'
+import { installWasmKernels, transposeAsMove } from '../src/model/wasm-kernels.js'
+
+const PRODUCTS: [number[], number[], boolean, boolean][] = [
+  [[32, 55, 55], [32, 55, 32], false, false],
+  [[32, 55, 32], [32, 55, 32], false, true],
+  [[32, 55, 32], [32, 55, 55], true, false],
+  [[3, 7, 9], [9, 13], false, false],
+  [[13, 9], [13, 5], true, false],
+  [[2, 3, 5, 7], [2, 3, 7, 6], false, false],
+  [[64, 31, 31], [64, 31, 32], false, false],
+  [[5, 1, 3], [5, 3, 1], false, false],
+  [[4, 97, 50], [4, 33, 50], false, true],
+]
+
+const TRANSPOSES: [number[], number[], 'float32' | 'int32'][] = [
+  [[576, 1024], [1, 0], 'float32'],
+  [[1023, 257], [1, 0], 'float32'],
+  [[3, 5], [1, 0], 'int32'],
+  [[32, 54, 64], [0, 2, 1], 'float32'],
+  [[4, 54, 8, 32], [0, 2, 1, 3], 'float32'],
+  [[4, 53, 7, 3], [0, 2, 1, 3], 'int32'],
+  [[6, 5, 4], [1, 0, 2], 'float32'],
+  [[6, 5, 4], [2, 0, 1], 'float32'],
+  [[6, 5, 4], [1, 2, 0], 'float32'],
+  [[2, 3, 4, 5], [0, 3, 1, 2], 'float32'],
+  [[2, 3, 4, 5], [3, 2, 1, 0], 'float32'], // not one move: the backend's own kernel
+  [[1, 7, 1, 9], [3, 2, 1, 0], 'float32'],
+  [[7, 9], [0, 1], 'float32'],
+  [[0, 9], [1, 0], 'float32'],
+]
+
+const operand = (shape: number[], dtype: 'float32' | 'int32', seed: number): tf.Tensor =>
+  dtype === 'int32' ? tf.randomUniform(shape, -1000, 1000, 'int32', seed) : tf.randomUniform(shape, -1, 1, 'float32', seed)
+
+describe('turnkit kernels for the wasm backend', () => {
+  const products: { a: tf.Tensor; b: tf.Tensor; ta: boolean; tb: boolean; want: Float32Array }[] = []
+  const transposes: { x: tf.Tensor; perm: number[]; want: Float32Array | Int32Array; shape: number[] }[] = []
+  before(async () => {
+    assert.ok(await tf.setBackend('wasm'))
+    await tf.ready()
+    // The backend's own kernels: nothing of turnkit's is installed yet in this process.
+    for (const [i, [sa, sb, ta, tb]] of PRODUCTS.entries()) {
+      const a = operand(sa, 'float32', 2 * i)
+      const b = operand(sb, 'float32', 2 * i + 1)
+      products.push({ a, b, ta, tb, want: tf.matMul(a, b, ta, tb).dataSync() as Float32Array })
+    }
+    for (const [i, [shape, perm, dtype]] of TRANSPOSES.entries()) {
+      const x = operand(shape, dtype, 100 + i)
+      const y = tf.transpose(x, perm)
+      transposes.push({ x, perm, want: y.dataSync() as Float32Array | Int32Array, shape: y.shape })
+    }
+    installWasmKernels()
+  })
+
+  it('gives every product bit for bit as the backend does', () => {
+    for (const [i, { a, b, ta, tb, want }] of products.entries()) {
+      const got = tf.matMul(a, b, ta, tb).dataSync()
+      assert.deepEqual(got, want, `product ${JSON.stringify(PRODUCTS[i])}`)
+    }
+  })
+
+  it('gives every transpose as the backend does, and makes every model-shaped permutation one move', () => {
+    for (const [i, { x, perm, want, shape }] of transposes.entries()) {
+      const y = tf.transpose(x, perm)
+      assert.deepEqual(y.shape, shape)
+      assert.deepEqual(y.dataSync(), want, `transpose ${JSON.stringify(TRANSPOSES[i])}`)
+    }
+    assert.deepEqual(transposeAsMove([576, 1024], [1, 0]), { outer: 1, rows: 576, cols: 1024, inner: 1 })
+    assert.deepEqual(transposeAsMove([4, 54, 8, 32], [0, 2, 1, 3]), { outer: 4, rows: 54, cols: 8, inner: 32 })
+    assert.deepEqual(transposeAsMove([2, 3, 4, 5], [0, 3, 1, 2]), { outer: 2, rows: 12, cols: 5, inner: 1 })
+    assert.deepEqual(transposeAsMove([1, 7, 1, 9], [3, 2, 1, 0]), { outer: 1, rows: 7, cols: 9, inner: 1 })
+    assert.equal(transposeAsMove([2, 3, 4, 5], [3, 2, 1, 0]), null)
+  })
+
+  it('is installed once: a second install keeps the kernels as they are', () => {
+    const kernel = tf.getKernel('Transpose', 'wasm')
+    installWasmKernels()
+    assert.equal(tf.getKernel('Transpose', 'wasm'), kernel)
+    assert.equal((kernel?.kernelFunc as { turnkit?: boolean }).turnkit, true)
+  })
+})
