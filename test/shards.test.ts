@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir } from './helpers/temp.js'
 import { sha256Bytes, sha256File } from '../src/dataset/hash.js'
@@ -257,6 +257,28 @@ describe('encodeShard and the Parquet reader', () => {
       ['clotho/development/0002.wav', 'clotho/development/0003.wav'],
       ['clotho/development/0004.wav'],
     ])
+  })
+
+  it('a file changed, replaced or removed while it is read is an error naming it, not a crash', async () => {
+    const schema = await loadSchema('audio-text')
+    const dir = await tempDir()
+    const path = join(dir, 'part-00000.parquet')
+    const bytes = await encodeShard(schema, Array.from({ length: 4 }, (_, i) => audioRow(i)), { rowGroupRows: 2 })
+    const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    const changes: [string, () => Promise<void>][] = [
+      ['changed', async () => { const later = new Date(Date.now() + 5000); await utimes(path, later, later) }], // as any write in place
+      ['changed', async () => { await writeFile(join(dir, 'new.parquet'), await encodeShard(schema, [audioRow(9)])); await rename(join(dir, 'new.parquet'), path) }],
+      ['removed', async () => { await rm(path) }],
+    ]
+    for (const [what, change] of changes) {
+      await writeFile(path, bytes)
+      await withParquet(path, {}, async (file) => {
+        assert.equal((await file.readRowGroup(0)).length, 2)
+        await change()
+        // Without the check, Node refused the read and parquet-wasm aborted the process (RuntimeError: unreachable).
+        await assert.rejects(file.readRowGroup(1), new RegExp(`^Error: ${escaped}: the file was ${what} .*on disk while it was being read`))
+      })
+    }
   })
 
   it('refuses a value of the wrong type, naming the row key and the field', async () => {

@@ -5,7 +5,8 @@
 // turnkit part file, a dataset and a corpus' own Parquet goes through here; nothing else imports parquet-wasm
 // to read.
 
-import { openAsBlob } from 'node:fs'
+import { openAsBlob, type Stats } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { type Schema, tableFromIPC } from 'apache-arrow'
 import { Compression, ParquetFile } from 'parquet-wasm'
 import type { Row } from '../kinds/record.js'
@@ -56,7 +57,7 @@ export interface ParquetReader {
  */
 export async function openParquet(source: string | Uint8Array, { schema, name: givenName }: { schema?: RecordSchema; name?: string } = {}): Promise<ParquetReader> {
   const name = givenName ?? (typeof source === 'string' ? source : '(in-memory file)')
-  const file = await openFile(source, name)
+  const { file, unchanged } = await openFile(source, name)
   let closed = false
   try {
     const metadata = metadataOf(file)
@@ -75,6 +76,7 @@ export async function openParquet(source: string | Uint8Array, { schema, name: g
         for (const column of columns ?? []) {
           if (!columnNames.includes(column)) throw new Error(`${name}: no column '${column}' (columns: ${columnNames.join(', ')})`)
         }
+        await unchanged()
         let table
         try {
           table = tableFromIPC((await file.read({ rowGroups: [index], ...(columns ? { columns: [...columns] } : {}) })).intoIPCStream())
@@ -166,17 +168,34 @@ export function checkArrowSchema(arrow: Schema, schema: RecordSchema, name: stri
   }
 }
 
-async function openFile(source: string | Uint8Array, name: string): Promise<ParquetFile> {
+/**
+ * parquet-wasm over a lazy Blob of the file (or its bytes), and a check to run before each read. Node's Blob of a
+ * file reads by path and refuses to read once the file there has another size or mtime than when it was opened
+ * (written in place, touched, or replaced by a rename), and parquet-wasm (0.8) then aborts the whole process
+ * (`RuntimeError: unreachable`); the check turns that into an error naming the file. (The part cache's pins are
+ * links no one else writes, so readers of cached parts never meet this.)
+ */
+async function openFile(source: string | Uint8Array, name: string): Promise<{ file: ParquetFile; unchanged: () => Promise<void> }> {
   let blob: Blob
+  let opened: Stats | undefined
   try {
     // A Blob cannot wrap a view of shared memory; file bytes never are one.
-    blob = typeof source === 'string' ? await openAsBlob(source) : new Blob([source as Uint8Array<ArrayBuffer>])
+    if (typeof source === 'string') [opened, blob] = await Promise.all([stat(source), openAsBlob(source)])
+    else blob = new Blob([source as Uint8Array<ArrayBuffer>])
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new Error(`${name}: cannot be opened (${code ?? String(error)})`)
   }
+  const unchanged = async (): Promise<void> => {
+    if (opened === undefined) return
+    const now = await stat(source as string).catch(() => null)
+    if (now === null || now.mtimeMs !== opened.mtimeMs || now.size !== opened.size) {
+      const what = now === null ? 'removed' : `changed (${now.size} bytes modified ${now.mtime.toISOString()}; ${opened.size} bytes modified ${opened.mtime.toISOString()} when opened)`
+      throw new Error(`${name}: the file was ${what} on disk while it was being read: nothing read from it is used; run again once nothing rewrites the files being read`)
+    }
+  }
   try {
-    return await ParquetFile.fromFile(blob)
+    return { file: await ParquetFile.fromFile(blob), unchanged }
   } catch (error) {
     // parquet-wasm rejects with a bare string-like Error ("Parquet error: ..."); say which file it was.
     throw new Error(`${name}: not a readable Parquet file: ${String(error)}`)
