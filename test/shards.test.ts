@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs
 import { join } from 'node:path'
 import { tempDir } from './helpers/temp.js'
 import { sha256Bytes, sha256File } from '../src/dataset/hash.js'
-import { writeFileAtomic } from '../src/dataset/atomic.js'
+import { writeFileAtomic, writeFileExclusive } from '../src/dataset/atomic.js'
 import { arrowSchema, loadSchema, markdownReference, type RecordSchema, schemaHash, validateSchema } from '../src/dataset/schema.js'
 import { encodeShard } from '../src/dataset/parquet-writer.js'
 import { DatasetWriter } from '../src/dataset/writer.js'
@@ -208,6 +208,32 @@ describe('writeFileAtomic', () => {
     await writeFile(join(dir, 'taken', 'inside'), 'x') // a non-empty directory cannot be renamed over
     await assert.rejects(writeFileAtomic(join(dir, 'taken'), 'data'), /EISDIR|ENOTEMPTY|EEXIST/)
     assert.deepEqual(await readdir(dir), ['taken'])
+  })
+})
+
+describe('writeFileExclusive', () => {
+  it('creates the file whole once; later and concurrent writers get false; nobody ever sees it empty or partial', async () => {
+    const dir = await tempDir()
+    const path = join(dir, 'lock')
+    const content = (i: number): string => `${JSON.stringify({ writer: i, pad: 'x'.repeat(4_000_000) })}\n`
+    // As a lock's contenders do: whoever is refused reads at once who holds it. With an exclusive open followed
+    // by a write, the first refused ones read an empty file.
+    const seen: string[] = []
+    const won = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const created = await writeFileExclusive(path, content(i))
+        if (!created) seen.push(await readFile(path, 'utf8'))
+        return created
+      }),
+    )
+    assert.equal(won.filter(Boolean).length, 1, 'exactly one writer created it')
+    const winner = won.indexOf(true)
+    assert.equal(await readFile(path, 'utf8'), content(winner))
+    assert.equal(seen.length, 7)
+    for (const text of seen) assert.ok(text === content(winner), `a refused writer read ${text.length} bytes, not the ${content(winner).length} written`)
+    assert.equal(await writeFileExclusive(path, 'other'), false)
+    assert.equal(await readFile(path, 'utf8'), content(winner))
+    assert.deepEqual(await readdir(dir), ['lock'], 'no temporary file left')
   })
 })
 

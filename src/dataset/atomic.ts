@@ -2,7 +2,7 @@
 // name: a crash mid-write leaves at worst a `.tmp-*` file beside it, which nothing lists.
 
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises'
+import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
 /**
@@ -12,10 +12,50 @@ import { basename, dirname, join } from 'node:path'
  * Throws the fs error (ENOENT for a missing directory, ENOSPC, EACCES) after removing the temporary file.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await viaTemporary(path, data, async (tmp) => {
+    await rename(tmp, path)
+    return true
+  })
+}
+
+/**
+ * Create `path` with `data` unless it exists, atomically: the temporary file is hard-linked to `path`, which fails
+ * when `path` exists, so no other process ever sees `path` empty or half written (as it could between an
+ * exclusive open and the write). Returns false when `path` existed. On a filesystem without hard links, an
+ * exclusive open then the write. Throws other fs errors, naming the path.
+ */
+export async function writeFileExclusive(path: string, data: Uint8Array | string): Promise<boolean> {
+  return await viaTemporary(path, data, async (tmp) => {
+    try {
+      await link(tmp, path)
+      return true
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EEXIST') return false
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error
+    }
+    try {
+      const file = await open(path, 'wx')
+      try {
+        await file.writeFile(data)
+        await file.sync()
+      } finally {
+        await file.close()
+      }
+      return true
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+      throw error
+    }
+  })
+}
+
+/** `data` written and fsynced under a temporary name beside `path`, handed to `place`, and the name removed after. */
+async function viaTemporary(path: string, data: Uint8Array | string, place: (tmp: string) => Promise<boolean>): Promise<boolean> {
   const dir = dirname(path)
   // Temp names need no reproducibility, only uniqueness between concurrent writers, so randomBytes is fine here.
   const tmp = join(dir, `${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
-  let written = false
+  let placed: boolean
   try {
     const file = await open(tmp, 'wx') // wx: never reuse a file some other writer owns
     try {
@@ -24,17 +64,16 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     } finally {
       await file.close()
     }
-    await rename(tmp, path)
-    written = true
+    placed = await place(tmp)
   } catch (error) {
     throw withPath(error, path)
   } finally {
-    if (!written) {
-      // The original error matters more than a failed cleanup (the temp file may never have been created).
-      await unlink(tmp).catch(() => undefined)
-    }
+    // Gone after a rename; after a link, the other name of the file. The original error matters more than a
+    // failed cleanup (the temp file may never have been created).
+    await unlink(tmp).catch(() => undefined)
   }
-  await syncDirectory(dir)
+  if (placed) await syncDirectory(dir)
+  return placed
 }
 
 /**

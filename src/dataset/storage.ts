@@ -7,12 +7,12 @@
 // with exponential backoff and jitter on timeouts, dropped connections, 5xx and 429, and bounded in flight.
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { copyFile, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { copyFile, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import pLimit from 'p-limit'
-import { makeDir, writeFileAtomic } from './atomic.js'
+import { makeDir, writeFileAtomic, writeFileExclusive } from './atomic.js'
 
 export type LocationKind = 'local' | 's3' | 'http'
 
@@ -175,19 +175,7 @@ class LocalStore implements Store {
 
   async writeNew(key: string, bytes: Uint8Array | string): Promise<boolean> {
     await makeDir(dirname(this.localPath(key)))
-    try {
-      const handle = await open(this.localPath(key), 'wx')
-      try {
-        await handle.writeFile(bytes)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      return true
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
-      throw error
-    }
+    return await writeFileExclusive(this.localPath(key), bytes)
   }
 
   async remove(key: string): Promise<void> {
