@@ -15,6 +15,8 @@ import { writeAudioCapsFixture, writeClothoFixture } from '../src/fixtures/audio
 import { writeRefCocoFixture } from '../src/fixtures/grounding.js'
 import { CORPORA, CORPUS_NAMES, prepareCorpus } from '../src/cli/corpora.js'
 import { DatasetWriter } from '../src/dataset/writer.js'
+import { lockDir, removeAbandonedLock, type DirLock, type LockHolder } from '../src/dataset/out-dir.js'
+import { openStore } from '../src/dataset/storage.js'
 import { loadSchema } from '../src/dataset/schema.js'
 import { openDataset } from '../src/dataset/dataset.js'
 import { sha256File } from '../src/dataset/hash.js'
@@ -243,6 +245,45 @@ describe('one build per --out at a time', () => {
     assert.equal(fourth.code, 0, fourth.stderr)
     assert.match(fourth.stderr, /taking over the lock of process \? on \?, which is no longer running/)
     assert.equal(existsSync(lock), false)
+  })
+})
+
+describe('taking over an abandoned lock', () => {
+  it('removes only the abandoned lock it read: one another process wrote since is put back', async () => {
+    const dir = await tempDir()
+    await mkdir(join(dir, '.turnkit'))
+    const lock = join(dir, '.turnkit', 'lock')
+    const store = openStore(dir)
+    const dead: LockHolder = { pid: 2 ** 22 + 12345, host: hostname(), since: '2026-01-01T00:00:00.000Z', token: 'dead' }
+    const live: LockHolder = { pid: process.pid, host: hostname(), since: '2026-12-01T12:00:00.000Z', token: 'live' }
+    // Judged abandoned from what `dead` wrote, but by now another build has taken it over and written its own.
+    await writeFile(lock, JSON.stringify(live))
+    await removeAbandonedLock(store, '.turnkit/lock', dead)
+    assert.deepEqual(JSON.parse(await readFile(lock, 'utf8')), live, 'the live lock is in place')
+    assert.deepEqual(await readdir(join(dir, '.turnkit')), ['lock'])
+    await removeAbandonedLock(store, '.turnkit/lock', live) // still the one read: removed
+    assert.deepEqual(await readdir(join(dir, '.turnkit')), [])
+    await writeFile(lock, '')
+    await removeAbandonedLock(store, '.turnkit/lock', null) // an empty lock read as nobody's, still empty: removed
+    assert.deepEqual(await readdir(join(dir, '.turnkit')), [])
+    await removeAbandonedLock(store, '.turnkit/lock', null) // already gone: nothing to do
+  })
+
+  it('two builds that find the same dead lock: one takes it, the other is refused naming the first', async () => {
+    for (let round = 0; round < 5; round++) {
+      const dir = await tempDir()
+      await mkdir(join(dir, '.turnkit'))
+      const lock = join(dir, '.turnkit', 'lock')
+      await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: '2026-01-01T00:00:00.000Z', token: 'dead' }))
+      const store = openStore(dir)
+      const tries = await Promise.allSettled([lockDir(store, () => undefined), lockDir(store, () => undefined)])
+      const held = tries.filter((t) => t.status === 'fulfilled')
+      assert.equal(held.length, 1, `round ${round}: ${tries.map((t) => (t.status === 'rejected' ? String(t.reason) : 'held')).join(' | ')}`)
+      const refused = tries.find((t) => t.status === 'rejected') as PromiseRejectedResult
+      assert.match(String(refused.reason), new RegExp(`is being built by process ${process.pid} on ${hostname()}|another process took it first`))
+      await (held[0] as PromiseFulfilledResult<DirLock>).value.release()
+      assert.deepEqual(await readdir(join(dir, '.turnkit')), [], 'nothing left beside the lock')
+    }
   })
 })
 

@@ -3,7 +3,7 @@
 // `prepare` processes on one `--out` never both build every unit.
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
-import { stat, utimes } from 'node:fs/promises'
+import { link, readFile, rename, stat, unlink, utimes } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { StoreError, type Store } from './storage.js'
 import { isTurnkitCard } from './card.js'
@@ -64,7 +64,7 @@ export async function isOwnCard(store: Store): Promise<boolean> {
 }
 
 /** Who holds a lock: what `.turnkit/lock` records. */
-interface LockHolder {
+export interface LockHolder {
   pid: number
   host: string
   since: string
@@ -131,9 +131,35 @@ export async function lockDir(store: Store, note: (line: string) => void): Promi
       throw new Error(`${where} is being built by process ${holder.pid} on ${holder.host} since ${holder.since} (${STATE_DIR}/${LOCK_FILE}): wait for it to finish, or delete the lock if that process is gone`)
     }
     note(`${where}: taking over the lock of process ${holder?.pid ?? '?'} on ${holder?.host ?? '?'}, which is no longer running`)
-    await store.remove(key)
+    await removeAbandonedLock(store, key, holder)
   }
   throw new Error(`${where}: could not take ${STATE_DIR}/${LOCK_FILE}: another process took it first`)
+}
+
+/**
+ * Remove the lock at `key` if it is still the abandoned one that was read (`abandoned`: its holder, or null for an
+ * empty or unreadable lock). Between that read and this removal another process may have taken it over and
+ * written its own: on a local folder the lock is first renamed aside (atomic, so only one remover gets it), and a
+ * lock that turns out to be someone's live one is linked back into place. A remote store has no such step: the
+ * removal is unconditional there (best effort, as its exclusive put).
+ */
+export async function removeAbandonedLock(store: Store, key: string, abandoned: LockHolder | null): Promise<void> {
+  const path = store.localPath(key)
+  if (path === null) return await store.remove(key)
+  const aside = `${path}.abandoned-${process.pid}-${randomBytes(6).toString('hex')}`
+  try {
+    await rename(path, aside)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return // someone else removed it first
+    throw error
+  }
+  try {
+    const found = await readFile(aside, 'utf8').then((text) => JSON.parse(text) as LockHolder).catch(() => null)
+    const same = found === null ? abandoned === null : abandoned !== null && found.token === abandoned.token && found.pid === abandoned.pid && found.since === abandoned.since
+    if (!same) await link(aside, path).catch(() => undefined) // a live lock: back in place (unless a third took the name)
+  } finally {
+    await unlink(aside).catch(() => undefined)
+  }
 }
 
 function isRunning(pid: number): boolean {
