@@ -72,6 +72,15 @@ export interface LockHolder {
   token?: string
 }
 
+/** A lock's holder, or null for a lock its writer never filled or that is not JSON (nobody's). */
+function parseHolder(text: string): LockHolder | null {
+  try {
+    return JSON.parse(text) as LockHolder
+  } catch {
+    return null
+  }
+}
+
 /** A held lock on a dataset directory; `release` it when the build stops. */
 export interface DirLock {
   release(): Promise<void>
@@ -101,9 +110,8 @@ export async function lockDir(store: Store, note: (line: string) => void): Promi
   const key = `${STATE_DIR}/${LOCK_FILE}`
   const where = store.location
   const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex') }
-  // No lock, or one its writer did not finish (killed between creating and filling it): nobody's. `.catch` and not
-  // a second `then` argument, so that a parse error is caught too.
-  const readHolder = (): Promise<LockHolder | null> => store.read(key).then((bytes) => JSON.parse(new TextDecoder().decode(bytes)) as LockHolder).catch(() => null)
+  // No lock, or one its writer did not finish (killed between creating and filling it): nobody's.
+  const readHolder = (): Promise<LockHolder | null> => store.read(key).then((bytes) => parseHolder(new TextDecoder().decode(bytes)), () => null)
   for (let attempt = 0; attempt < 2; attempt++) {
     if ((await store.writeNew(key, JSON.stringify(me) + '\n')) || (await readHolder())?.token === me.token) {
       const local = store.localPath(key)
@@ -154,7 +162,7 @@ export async function removeAbandonedLock(store: Store, key: string, abandoned: 
     throw error
   }
   try {
-    const found = await readFile(aside, 'utf8').then((text) => JSON.parse(text) as LockHolder).catch(() => null)
+    const found = await readFile(aside, 'utf8').then(parseHolder, () => null)
     const same = found === null ? abandoned === null : abandoned !== null && found.token === abandoned.token && found.pid === abandoned.pid && found.since === abandoned.since
     if (!same) await link(aside, path).catch(() => undefined) // a live lock: back in place (unless a third took the name)
   } finally {

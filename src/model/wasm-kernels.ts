@@ -70,14 +70,22 @@ export function transposeAsMove(shape: readonly number[], perm: readonly number[
  * the original kernels. Idempotent.
  */
 export function installWasmKernels(): void {
-  installBatchMatMul()
-  installTranspose()
+  replaceKernel('BatchMatMul', batchMatMul)
+  replaceKernel('Transpose', transpose)
 }
 
-function installTranspose(): void {
-  const original = tf.getKernel('Transpose', 'wasm')
+/** Register `make(original)` as the wasm backend's kernel `name`, once (a kernel of ours is marked and kept). */
+function replaceKernel(name: string, make: (original: tf.KernelConfig) => tf.KernelFunc): void {
+  const original = tf.getKernel(name, 'wasm')
   if (original === undefined || (original.kernelFunc as { turnkit?: boolean }).turnkit) return
-  const kernelFunc: tf.KernelFunc & { turnkit?: boolean } = (args) => {
+  const kernelFunc: tf.KernelFunc & { turnkit?: boolean } = make(original)
+  kernelFunc.turnkit = true
+  tf.unregisterKernel(name, 'wasm')
+  tf.registerKernel({ ...original, kernelFunc })
+}
+
+function transpose(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo }
     const { perm } = args.attrs as { perm: number[] }
     const move = x.dtype === 'float32' || x.dtype === 'int32' ? transposeAsMove(x.shape, perm) : null
@@ -90,15 +98,10 @@ function installTranspose(): void {
     kernelsFor(backend.wasm.asm.memory).tk_transpose(from, to, move.outer, move.rows, move.cols, move.inner)
     return out
   }
-  kernelFunc.turnkit = true
-  tf.unregisterKernel('Transpose', 'wasm')
-  tf.registerKernel({ ...original, kernelFunc })
 }
 
-function installBatchMatMul(): void {
-  const original = tf.getKernel('BatchMatMul', 'wasm')
-  if (original === undefined || (original.kernelFunc as { turnkit?: boolean }).turnkit) return
-  const kernelFunc: tf.KernelFunc & { turnkit?: boolean } = (args) => {
+function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo }
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean }
     const backend = args.backend as unknown as WasmBackend
@@ -127,7 +130,4 @@ function installBatchMatMul(): void {
     }
     return out
   }
-  kernelFunc.turnkit = true
-  tf.unregisterKernel('BatchMatMul', 'wasm')
-  tf.registerKernel({ ...original, kernelFunc })
 }
