@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { open, readFile, readdir, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir } from './helpers/temp.js'
 import { runCli, startCli } from './helpers/cli.js'
@@ -21,25 +21,43 @@ async function turnLosses(run: string): Promise<{ step: number; losses: Record<s
 
 const versionOf = (stdout: string): string => (JSON.parse(stdout.trim().split('\n').at(-1)!) as { version: string }).version
 
-/** Bytes under `dir`, each file once; a cache's `.reserve` files are sparse markers that hold no data. */
+/**
+ * Bytes under a cache folder, each file once; a cache's `.reserve` files are sparse markers that hold no data.
+ * The walk holds the cache's admit.lock, as an admission does: without it, the walk can stat a part just before an
+ * admission evicts it and then find the download that replaced it, and add up two moments that never coexisted
+ * (seen once in CI: 6 kB over). Under the lock nothing is evicted or admitted, so what it counts did coexist.
+ */
 async function diskBytes(dir: string): Promise<number> {
+  const lock = join(dir, 'admit.lock')
+  for (;;) {
+    try {
+      await (await open(lock, 'wx')).close()
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      await new Promise((r) => setTimeout(r, 2))
+    }
+  }
   let total = 0
   const seen = new Set<number>()
   const walk = async (at: string): Promise<void> => {
     for (const e of await readdir(at, { withFileTypes: true }).catch(() => [])) {
       const path = join(at, e.name)
       if (e.isDirectory()) await walk(path)
-      // A .reserve is a sparse placeholder its .part grows into; admit.lock is a few bytes held for milliseconds
-      // while one admission runs. --cache-limit bounds the parts, so neither is counted.
+      // A .reserve is a sparse placeholder its .part grows into; --cache-limit bounds the parts, so it is not counted.
       else if (!e.name.endsWith('.reserve') && e.name !== 'admit.lock') {
-        const s = await stat(path).catch(() => null) // removed while we looked
+        const s = await stat(path).catch(() => null) // released while we looked
         if (s === null) continue
         if (!seen.has(s.ino)) total += s.size
         seen.add(s.ino)
       }
     }
   }
-  await walk(dir)
+  try {
+    await walk(dir)
+  } finally {
+    await unlink(lock)
+  }
   return total
 }
 
