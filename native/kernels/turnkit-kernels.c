@@ -1,19 +1,18 @@
-/* turnkit's batched matrix product for TensorFlow.js's wasm backend, which runs a batched BatchMatMul (the
-   attention products of every head, [B, L, L] x [B, L, d]) on a scalar loop several times slower than its
-   XNNPACK path for single matrices. This module runs inside the backend's own memory (it imports it), so it reads
-   the operands and writes the product in place: it has no data, no stack, no allocation; scratch space for a
-   packed operand comes from the caller (allocated with the backend's malloc).
+/* turnkit's matrix product and transpose for TensorFlow.js's wasm backend. The backend runs a product with a
+   transposed operand (every matMul gradient) or a batch of them (the attention products of every head, [B, L, L] x
+   [B, L, d]) on a scalar loop at 8-30 GFLOP/s, and one plain matrix on XNNPACK at about 45; this product runs all of
+   them at about 60 on one core (docs/tfjs.md). This module runs inside the backend's own memory (it imports it), so
+   it reads the operands and writes the product in place: it has no data, no stack, no allocation; scratch space for
+   packed operands comes from the caller (allocated with the backend's malloc).
 
    C[b] = op(A[b]) op(B[b]) with op = transpose when asked, A [batchA, m, k] (or [batchA, k, m]), B [batchB, k, n]
-   (or [batchB, n, k]), C [batch, m, n]; batchA or batchB may be 1 (broadcast). The arithmetic is the backend's
-   own, to the bit: every C[i][j] is summed over k in tiles of TILE products, each tile's products added in order
-   from zero in float32 without fused multiply-add, and the tile sums added to the total in order. */
+   (or [batchB, n, k]), C [batch, m, n]; batchA or batchB may be 1 (broadcast). Every C[i][j] is its k products
+   added in order, p = 0 .. k-1, from zero, in float32 without fused multiply-add: the order XNNPACK's f32 GEMM
+   uses, so a plain product is bit-identical to the one the backend computed before, and every machine computes the
+   same bits (fused multiply-add, relaxed SIMD, would be machine-dependent and is no faster here). */
 #include <wasm_simd128.h>
 
 typedef __SIZE_TYPE__ size_t;
-
-/* tfjs-backend-wasm's BatchMatMul sums k in tiles of 48 (measured: test/model-kernels.test.ts). */
-#define TILE 48
 
 /* out[c][r] = in[r][c] for a rows x cols matrix of 4-byte values: blocks of 32 x 32 (they stay in L1), each
    moved as 4 x 4 tiles of SIMD registers; only bits are moved, so any 4-byte type. */
@@ -48,9 +47,6 @@ static void transpose2d(const float *in, float *out, int rows, int cols) {
   }
 }
 
-/* B^T stored [n][k] -> scratch [k][n]. */
-static void pack_transposed(const float *bt, float *out, int k, int n) { transpose2d(bt, out, n, k); }
-
 /* A transpose every tfjs permutation of up to four dimensions collapses to (see wasm-kernels.ts):
    out[o][c][r][e] = in[o][r][c][e] for o < outer, r < rows, c < cols, e < inner, of 4-byte values. */
 __attribute__((export_name("tk_transpose")))
@@ -71,95 +67,98 @@ void tk_transpose(const float *in, float *out, int outer, int rows, int cols, in
   }
 }
 
-/* One element: sum over p of a[p * as] * b[p * bs], in tiles as the vector paths. */
-static float dot(const float *a, int as, const float *b, int bs, int k) {
-  float acc = 0;
-  for (int p0 = 0; p0 < k; p0 += TILE) {
-    const int p1 = p0 + TILE < k ? p0 + TILE : k;
-    float t = 0;
-    for (int p = p0; p < p1; p++) t += a[p * as] * b[(size_t)p * bs];
-    acc += t;
+/* The 8 columns j .. j+7 of B, b(p, q) = b[p * brs + q * bcs], as one contiguous k x 8 panel (columns past n
+   are zeros): the inner loop then reads B at consecutive addresses whatever its layout. */
+static void pack_panel(const float *b, int brs, int bcs, float *out, int k, int j, int n) {
+  if (bcs == 1 && j + 8 <= n) {
+    for (int p = 0; p < k; p++) {
+      const float *from = b + (size_t)p * brs + j;
+      wasm_v128_store(out + 8 * p, wasm_v128_load(from));
+      wasm_v128_store(out + 8 * p + 4, wasm_v128_load(from + 4));
+    }
+    return;
   }
-  return acc;
+  for (int p = 0; p < k; p++)
+    for (int q = 0; q < 8; q++) out[8 * p + q] = j + q < n ? b[(size_t)p * brs + (size_t)(j + q) * bcs] : 0.f;
 }
 
-/* One product: a(i, p) = a[i * ars + p * acs] (strides give op(A)), b row-major [k][n], c row-major [m][n]. */
-static void product(const float *a, int ars, int acs, const float *b, float *c, int m, int k, int n) {
+/* A transposed (a(i, p) = a[p * m + i]) as blocks of 4 rows, out[(i / 4) * 4k + 4p + i % 4]: read in place, the
+   four rows of a block sit m floats apart for every p, and at m = 1024 those strides collide in the cache. */
+static void pack_rows(const float *a, int m, int k, float *out) {
+  for (int i = 0; i + 4 <= m; i += 4)
+    for (int p = 0; p < k; p++) wasm_v128_store(out + (size_t)i * k + 4 * p, wasm_v128_load(a + (size_t)p * m + i));
+}
+
+/* The first `left` of 4 values at `to` (all 4 when left >= 4; none when left <= 0). */
+static inline void store_part(float *to, v128_t v, int left) {
+  if (left >= 4) { wasm_v128_store(to, v); return; }
+  if (left > 0) to[0] = wasm_f32x4_extract_lane(v, 0);
+  if (left > 1) to[1] = wasm_f32x4_extract_lane(v, 1);
+  if (left > 2) to[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+#define STEP(acc, x, y) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(x, y))
+
+/* Rows i .. i+3 of C against one panel: a(i + r, p) = a0[r * rs + p * ps]; 8 accumulators in registers. */
+static void rows4(const float *a0, int rs, int ps, const float *panel, int k, float *c, int n, int left) {
   const v128_t zero = wasm_f32x4_splat(0);
-  int i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const float *a0 = a + (size_t)i * ars, *a1 = a0 + ars, *a2 = a1 + ars, *a3 = a2 + ars;
-    int j = 0;
-    for (; j + 8 <= n; j += 8) {
-      v128_t c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
-      for (int p0 = 0; p0 < k; p0 += TILE) {
-        const int p1 = p0 + TILE < k ? p0 + TILE : k;
-        v128_t t00 = zero, t01 = zero, t10 = zero, t11 = zero, t20 = zero, t21 = zero, t30 = zero, t31 = zero;
-        for (int p = p0; p < p1; p++) {
-          const float *bp = b + (size_t)p * n + j;
-          v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
-          v128_t x0 = wasm_f32x4_splat(a0[p * acs]), x1 = wasm_f32x4_splat(a1[p * acs]);
-          v128_t x2 = wasm_f32x4_splat(a2[p * acs]), x3 = wasm_f32x4_splat(a3[p * acs]);
-          t00 = wasm_f32x4_add(t00, wasm_f32x4_mul(x0, b0)); t01 = wasm_f32x4_add(t01, wasm_f32x4_mul(x0, b1));
-          t10 = wasm_f32x4_add(t10, wasm_f32x4_mul(x1, b0)); t11 = wasm_f32x4_add(t11, wasm_f32x4_mul(x1, b1));
-          t20 = wasm_f32x4_add(t20, wasm_f32x4_mul(x2, b0)); t21 = wasm_f32x4_add(t21, wasm_f32x4_mul(x2, b1));
-          t30 = wasm_f32x4_add(t30, wasm_f32x4_mul(x3, b0)); t31 = wasm_f32x4_add(t31, wasm_f32x4_mul(x3, b1));
-        }
-        c00 = wasm_f32x4_add(c00, t00); c01 = wasm_f32x4_add(c01, t01); c10 = wasm_f32x4_add(c10, t10); c11 = wasm_f32x4_add(c11, t11);
-        c20 = wasm_f32x4_add(c20, t20); c21 = wasm_f32x4_add(c21, t21); c30 = wasm_f32x4_add(c30, t30); c31 = wasm_f32x4_add(c31, t31);
-      }
-      float *ci = c + (size_t)i * n + j;
-      wasm_v128_store(ci, c00); wasm_v128_store(ci + 4, c01); ci += n;
-      wasm_v128_store(ci, c10); wasm_v128_store(ci + 4, c11); ci += n;
-      wasm_v128_store(ci, c20); wasm_v128_store(ci + 4, c21); ci += n;
-      wasm_v128_store(ci, c30); wasm_v128_store(ci + 4, c31);
-    }
-    for (; j + 4 <= n; j += 4) {
-      v128_t c0 = zero, c1 = zero, c2 = zero, c3 = zero;
-      for (int p0 = 0; p0 < k; p0 += TILE) {
-        const int p1 = p0 + TILE < k ? p0 + TILE : k;
-        v128_t t0 = zero, t1 = zero, t2 = zero, t3 = zero;
-        for (int p = p0; p < p1; p++) {
-          v128_t bv = wasm_v128_load(b + (size_t)p * n + j);
-          t0 = wasm_f32x4_add(t0, wasm_f32x4_mul(wasm_f32x4_splat(a0[p * acs]), bv));
-          t1 = wasm_f32x4_add(t1, wasm_f32x4_mul(wasm_f32x4_splat(a1[p * acs]), bv));
-          t2 = wasm_f32x4_add(t2, wasm_f32x4_mul(wasm_f32x4_splat(a2[p * acs]), bv));
-          t3 = wasm_f32x4_add(t3, wasm_f32x4_mul(wasm_f32x4_splat(a3[p * acs]), bv));
-        }
-        c0 = wasm_f32x4_add(c0, t0); c1 = wasm_f32x4_add(c1, t1); c2 = wasm_f32x4_add(c2, t2); c3 = wasm_f32x4_add(c3, t3);
-      }
-      float *ci = c + (size_t)i * n + j;
-      wasm_v128_store(ci, c0); wasm_v128_store(ci + n, c1); wasm_v128_store(ci + 2 * n, c2); wasm_v128_store(ci + 3 * n, c3);
-    }
-    for (; j < n; j++)
-      for (int r = 0; r < 4; r++) c[(size_t)(i + r) * n + j] = dot(a + (size_t)(i + r) * ars, acs, b + j, n, k);
+  v128_t c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+  const float *a1 = a0 + rs, *a2 = a1 + rs, *a3 = a2 + rs;
+  for (int p = 0; p < k; p++) {
+    const v128_t b0 = wasm_v128_load(panel + 8 * p), b1 = wasm_v128_load(panel + 8 * p + 4);
+    v128_t x = wasm_v128_load32_splat(a0 + (size_t)p * ps);
+    STEP(c00, x, b0); STEP(c01, x, b1);
+    x = wasm_v128_load32_splat(a1 + (size_t)p * ps);
+    STEP(c10, x, b0); STEP(c11, x, b1);
+    x = wasm_v128_load32_splat(a2 + (size_t)p * ps);
+    STEP(c20, x, b0); STEP(c21, x, b1);
+    x = wasm_v128_load32_splat(a3 + (size_t)p * ps);
+    STEP(c30, x, b0); STEP(c31, x, b1);
   }
-  for (; i < m; i++) {
-    const float *ai = a + (size_t)i * ars;
-    int j = 0;
-    for (; j + 4 <= n; j += 4) {
-      v128_t acc = zero;
-      for (int p0 = 0; p0 < k; p0 += TILE) {
-        const int p1 = p0 + TILE < k ? p0 + TILE : k;
-        v128_t t = zero;
-        for (int p = p0; p < p1; p++) t = wasm_f32x4_add(t, wasm_f32x4_mul(wasm_f32x4_splat(ai[p * acs]), wasm_v128_load(b + (size_t)p * n + j)));
-        acc = wasm_f32x4_add(acc, t);
-      }
-      wasm_v128_store(c + (size_t)i * n + j, acc);
+  store_part(c, c00, left); store_part(c + 4, c01, left - 4); c += n;
+  store_part(c, c10, left); store_part(c + 4, c11, left - 4); c += n;
+  store_part(c, c20, left); store_part(c + 4, c21, left - 4); c += n;
+  store_part(c, c30, left); store_part(c + 4, c31, left - 4);
+}
+
+/* One row of C against one panel. */
+static void row1(const float *a, int ps, const float *panel, int k, float *c, int left) {
+  v128_t lo = wasm_f32x4_splat(0), hi = lo;
+  for (int p = 0; p < k; p++) {
+    const v128_t x = wasm_v128_load32_splat(a + (size_t)p * ps);
+    STEP(lo, x, wasm_v128_load(panel + 8 * p));
+    STEP(hi, x, wasm_v128_load(panel + 8 * p + 4));
+  }
+  store_part(c, lo, left);
+  store_part(c + 4, hi, left - 4);
+}
+
+/* One product C = op(A) op(B), m x k times k x n. scratch: 8k floats for a panel, then m * k for A when trans_a. */
+static void product(const float *a, int trans_a, const float *b, int trans_b, float *c, float *scratch, int m, int k, int n) {
+  float *panel = scratch, *packed = scratch + 8 * (size_t)k;
+  if (trans_a) pack_rows(a, m, k, packed);
+  const int brs = trans_b ? 1 : n, bcs = trans_b ? k : 1;
+  for (int j = 0; j < n; j += 8) {
+    pack_panel(b, brs, bcs, panel, k, j, n);
+    int i = 0;
+    for (; i + 4 <= m; i += 4) {
+      if (trans_a) rows4(packed + (size_t)i * k, 1, 4, panel, k, c + (size_t)i * n + j, n, n - j);
+      else rows4(a + (size_t)i * k, k, 1, panel, k, c + (size_t)i * n + j, n, n - j);
     }
-    for (; j < n; j++) c[(size_t)i * n + j] = dot(ai, acs, b + j, n, k);
+    for (; i < m; i++) {
+      if (trans_a) row1(a + i, m, panel, k, c + (size_t)i * n + j, n - j);
+      else row1(a + (size_t)i * k, 1, panel, k, c + (size_t)i * n + j, n - j);
+    }
   }
 }
 
-/* scratch: room for k * n floats when transB (B^T is packed there), else unused. */
+/* scratch: room for 8k floats, plus m * k when trans_a (see product). */
 __attribute__((export_name("tk_bmm")))
 void tk_bmm(const float *a, const float *b, float *c, float *scratch, int batch, int batch_a, int batch_b,
             int m, int k, int n, int trans_a, int trans_b) {
-  const int ars = trans_a ? 1 : k, acs = trans_a ? m : 1;
   for (int t = 0; t < batch; t++) {
     const float *at = a + (size_t)(batch_a == 1 ? 0 : t) * m * k;
     const float *bt = b + (size_t)(batch_b == 1 ? 0 : t) * k * n;
-    if (trans_b && (t == 0 || batch_b != 1)) pack_transposed(bt, scratch, k, n);
-    product(at, ars, acs, trans_b ? scratch : bt, c + (size_t)t * m * n, m, k, n);
+    product(at, trans_a, bt, trans_b, c + (size_t)t * m * n, scratch, m, k, n);
   }
 }

@@ -1,13 +1,16 @@
 // Kernels turnkit gives TensorFlow.js's wasm backend where its own are slow (docs/tfjs.md). BatchMatMul: the backend
-// runs a batched product (the attention products of every head, [B, L, L] x [B, L, d]) on a scalar loop at about
-// 8 GFLOP/s, a quarter of what its XNNPACK path reaches on one large matrix; it was half of a demo-model train step.
-// Transpose: the backend walks the output element by element through strided reads (0.1-0.5 G elements/s; a
-// [1024, 256] transpose took 2 ms), and every matMul gradient transposes an operand (docs/tfjs.md, pitfall 5).
+// runs a product with a transposed operand (every matMul gradient has one) or a batch of products (the attention
+// products of every head, [B, L, L] x [B, L, d]) on a scalar loop at 8-30 GFLOP/s, and a plain matrix on XNNPACK
+// at about 45; turnkit's runs every float32 product at about 60 on one core, packing the operands so that its inner
+// loop reads both at consecutive addresses. Transpose: the backend walks the output element by element through
+// strided reads (0.1-0.5 G elements/s; a [1024, 256] transpose took 2 ms), and every matMul gradient transposes an
+// operand (docs/tfjs.md, pitfall 5).
 // wasm/turnkit-kernels.wasm (native/kernels/turnkit-kernels.c, built by scripts/build-wasm.sh) runs both with
 // WebAssembly SIMD inside the backend's own memory: it imports that memory, so operands are read and results
-// written in place, with no copy. The product sums in the backend's own order (tiles of 48 products), so every
-// product is bit-identical to what the backend's kernel gives, and a transpose only moves bits: training losses do
-// not change.
+// written in place, with no copy. The product adds each output's k products in order, without fused multiply-add,
+// as XNNPACK does: plain products are bit-identical to the backend's, and every machine computes the same bits.
+// (The backend's transposed and batched products summed in tiles of 48; against those, results differ by float
+// rounding only.) A transpose only moves bits.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
@@ -110,8 +113,7 @@ function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
     const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1)
     const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1)
     const sameBatch = a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join()
-    // One matrix without transposes runs on the backend's XNNPACK path, which is fast (and sums in another order).
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || (batchA === 1 && batchB === 1 && !transposeA && !transposeB)) return original.kernelFunc(args)
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return original.kernelFunc(args)
     if (!(sameBatch || (batchA === 1 && ra <= rb) || (batchB === 1 && rb <= ra))) return original.kernelFunc(args)
     const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!
     const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!
@@ -119,14 +121,16 @@ function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
     if ((transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) !== k) throw new Error(`matMul: inner dimensions ${k} and ${transposeB ? b.shape[rb - 1] : b.shape[rb - 2]} of shapes [${a.shape}] and [${b.shape}] differ`)
     const outer = (batchA >= batchB ? a : b).shape.slice(0, -2)
     const out = backend.makeOutput([...outer, m, n], 'float32')
+    if (m === 0 || n === 0 || outer.some((d) => d === 0)) return out
     const at = backend.dataIdMap.get(a.dataId)!.memoryOffset
     const bt = backend.dataIdMap.get(b.dataId)!.memoryOffset
     const ct = backend.dataIdMap.get(out.dataId)!.memoryOffset
-    const scratch = transposeB ? backend.wasm._malloc(4 * k * n) : 0
+    // One k x 8 panel of B, and A packed in blocks of 4 rows when it is transposed (native/kernels/turnkit-kernels.c).
+    const scratch = backend.wasm._malloc(4 * (8 * k + (transposeA ? m * k : 0)))
     try {
       kernelsFor(backend.wasm.asm.memory).tk_bmm(at, bt, ct, scratch, Math.max(batchA, batchB), batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0)
     } finally {
-      if (scratch !== 0) backend.wasm._free(scratch)
+      backend.wasm._free(scratch)
     }
     return out
   }
