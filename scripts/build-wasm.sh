@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build turnkit's two WebAssembly modules. wasm/turnkit-kernels.wasm: the batched matrix product and transpose turnkit gives
+# Build turnkit's WebAssembly modules. wasm/turnkit-kernels.wasm (and -shared.wasm, for helper threads): the matrix product and transpose turnkit gives
 # TensorFlow.js's wasm backend (native/kernels/, plain C with WebAssembly SIMD, no libc). wasm/turnkit-audio.wasm: libsoxr 0.1.3 (the resampler librosa uses through python-soxr: soxr_hq) and
 # turnkit's STFT kernel on the Ooura FFT libsoxr bundles (also built two frames at a time, native/audio/tk-rdft2.cc), compiled to WebAssembly with Debian's clang, lld and
 # wasi-libc, from Debian's source package, with turnkit's entry points (native/audio/turnkit-*.c) and callback
@@ -33,6 +33,10 @@ clang --target=wasm32-wasi --sysroot=/usr -I/usr/include/wasm32-wasi -L/usr/lib/
   "$N/turnkit-soxr.c" "$N/turnkit-stft.c" "$S/soxr.c" "$S/data-io.c" "$S/dbesi0.c" "$S/filter.c" "$N/tk-rdft64.c" \
   "$S/cr.c" "$S/cr32s.c" "$S/pffft32s.c" "$S/util32s.c" "$S/cr64.c" "$WORK/tk-rdft2.o" -lm
 # The kernels run inside tfjs's memory (imported): no libc, no data, no stack, so they touch nothing of tfjs's.
+# The same source again for a shared memory: the helper threads that take a share of a large product run it.
 clang --target=wasm32 -nostdlib -O3 -msimd128 -mbulk-memory -Wl,--no-entry -Wl,--import-memory -Wl,--strip-debug \
   -ffile-prefix-map="$ROOT/native"=native -o "$ROOT/wasm/turnkit-kernels.wasm" "$ROOT/native/kernels/turnkit-kernels.c"
-sha256sum "$ROOT/wasm/turnkit-audio.wasm" "$ROOT/wasm/turnkit-kernels.wasm"
+clang --target=wasm32 -nostdlib -O3 -msimd128 -mbulk-memory -matomics -Wl,--no-entry -Wl,--import-memory \
+  -Wl,--shared-memory -Wl,--max-memory=4294967296 -Wl,--strip-debug -ffile-prefix-map="$ROOT/native"=native \
+  -o "$ROOT/wasm/turnkit-kernels-shared.wasm" "$ROOT/native/kernels/turnkit-kernels.c"
+sha256sum "$ROOT/wasm/turnkit-audio.wasm" "$ROOT/wasm/turnkit-kernels.wasm" "$ROOT/wasm/turnkit-kernels-shared.wasm"

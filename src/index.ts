@@ -40,6 +40,7 @@ export { loadVocab, type Vocab } from './text/vocab.js'
 
 // The model and its training.
 export { selectBackend, type SelectedBackend } from './model/backend.js'
+export { setMatMulThreads, MATMUL_THREADS_DEFAULT } from './model/wasm-kernels.js'
 export { createTurn, reconstructionMasks, LOSS_TERMS, type TurnModel, type TurnBatch, type LossTerm } from './model/turn.js'
 export { resolveTurnConfig, maskRatioAt, TURN_PRESETS, type TurnConfig, type TurnPreset } from './model/config.js'
 export { loadTurn, saveTurn } from './model/checkpoint.js'

@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-wasm'
-import { installWasmKernels, transposeAsMove } from '../src/model/wasm-kernels.js'
+import { installWasmKernels, matMulCounts, matMulThreadsFrom, MATMUL_THREADS_DEFAULT, setMatMulThreads, transposeAsMove } from '../src/model/wasm-kernels.js'
 
 const PRODUCTS: [number[], number[], boolean, boolean][] = [
   [[32, 55, 55], [32, 55, 32], false, false],
@@ -24,6 +24,7 @@ const PRODUCTS: [number[], number[], boolean, boolean][] = [
   [[240, 256], [256, 1024], false, false], // plain: the backend's XNNPACK path before
   [[62, 300], [300, 129], false, false],
   [[7, 0], [0, 5], false, false],
+  [[4, 300, 67], [4, 45, 300], true, true], // odd rows over helper threads, both transposed
 ]
 
 /** op(A) op(B) in float32, each output's products added in order from zero, broadcasting a batch of 1. */
@@ -113,6 +114,29 @@ describe('turnkit kernels for the wasm backend', () => {
       }
     }
     assert.equal(plain, 2)
+  })
+
+  it('gives the same bits on 1, 2 and 3 threads', () => {
+    const on = (threads: number): Float32Array[] => {
+      setMatMulThreads(threads)
+      return products.map(({ a, b, ta, tb }) => tf.matMul(a, b, ta, tb).dataSync() as Float32Array)
+    }
+    try {
+      const split = matMulCounts.split
+      const one = on(1)
+      assert.equal(matMulCounts.split, split)
+      for (const threads of [2, 3]) {
+        const before = matMulCounts.split
+        const got = on(threads)
+        assert.ok(matMulCounts.split - before >= 5, `products split over ${threads} threads: ${matMulCounts.split - before} (the rest are too small to pay for it)`)
+        for (const [i, want] of one.entries()) assert.deepEqual(got[i], want, `product ${JSON.stringify(PRODUCTS[i])} on ${threads} threads`)
+      }
+    } finally {
+      setMatMulThreads(MATMUL_THREADS_DEFAULT)
+    }
+    assert.throws(() => setMatMulThreads(0), /TURNKIT_MATMUL_THREADS = '0'/)
+    assert.throws(() => matMulThreadsFrom({ TURNKIT_MATMUL_THREADS: 'two' }), /'two' is not a whole number of threads/)
+    assert.equal(matMulThreadsFrom({}), MATMUL_THREADS_DEFAULT)
   })
 
   it('gives every transpose as the backend does, and makes every model-shaped permutation one move', () => {

@@ -181,4 +181,15 @@ describe('selectBackend', () => {
     const { selectBackend } = await import('../src/model/backend.js')
     await assert.rejects(selectBackend({ env: { TURNKIT_BACKEND: 'webgl' }, log: () => {} }), /TURNKIT_BACKEND = 'webgl' is not one of/)
   })
+
+  it('says how many threads wasm multiplies matrices on, and refuses a TURNKIT_MATMUL_THREADS that is no count', async () => {
+    const { selectBackend } = await import('../src/model/backend.js')
+    const { MATMUL_THREADS_DEFAULT } = await import('../src/model/wasm-kernels.js')
+    const lines: string[] = []
+    await selectBackend({ env: { TURNKIT_BACKEND: 'wasm', TURNKIT_MATMUL_THREADS: '1' }, log: (line) => lines.push(line) })
+    assert.match(lines[0]!, /'wasm' \(wasm, forced by TURNKIT_BACKEND, 1 thread for large matrix products/)
+    await selectBackend({ env: { TURNKIT_BACKEND: 'wasm' }, log: (line) => lines.push(line) })
+    assert.match(lines[1]!, new RegExp(`${MATMUL_THREADS_DEFAULT} threads? for large matrix products`))
+    await assert.rejects(selectBackend({ env: { TURNKIT_MATMUL_THREADS: '0' }, log: () => {} }), /TURNKIT_MATMUL_THREADS = '0' is not a whole number/)
+  })
 })

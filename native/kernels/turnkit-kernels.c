@@ -82,11 +82,12 @@ static void pack_panel(const float *b, int brs, int bcs, float *out, int k, int 
     for (int q = 0; q < 8; q++) out[8 * p + q] = j + q < n ? b[(size_t)p * brs + (size_t)(j + q) * bcs] : 0.f;
 }
 
-/* A transposed (a(i, p) = a[p * m + i]) as blocks of 4 rows, out[(i / 4) * 4k + 4p + i % 4]: read in place, the
-   four rows of a block sit m floats apart for every p, and at m = 1024 those strides collide in the cache. */
-static void pack_rows(const float *a, int m, int k, float *out) {
-  for (int i = 0; i + 4 <= m; i += 4)
-    for (int p = 0; p < k; p++) wasm_v128_store(out + (size_t)i * k + 4 * p, wasm_v128_load(a + (size_t)p * m + i));
+/* Rows i0 .. i1-1 of A transposed (a(i, p) = a[p * m + i]) as blocks of 4 rows, out[(i - i0) * k + 4p + i % 4]
+   for whole blocks: read in place, the four rows of a block sit m floats apart for every p, and at m = 1024 those
+   strides collide in the cache. */
+static void pack_rows(const float *a, int m, int k, int i0, int i1, float *out) {
+  for (int i = i0; i + 4 <= i1; i += 4)
+    for (int p = 0; p < k; p++) wasm_v128_store(out + (size_t)(i - i0) * k + 4 * p, wasm_v128_load(a + (size_t)p * m + i));
 }
 
 /* The first `left` of 4 values at `to` (all 4 when left >= 4; none when left <= 0). */
@@ -133,32 +134,34 @@ static void row1(const float *a, int ps, const float *panel, int k, float *c, in
   store_part(c + 4, hi, left - 4);
 }
 
-/* One product C = op(A) op(B), m x k times k x n. scratch: 8k floats for a panel, then m * k for A when trans_a. */
-static void product(const float *a, int trans_a, const float *b, int trans_b, float *c, float *scratch, int m, int k, int n) {
+/* Rows i0 .. i1-1 of one product C = op(A) op(B), m x k times k x n. scratch: 8k floats for a panel, then
+   (i1 - i0) * k for A when trans_a. */
+static void product(const float *a, int trans_a, const float *b, int trans_b, float *c, float *scratch, int m, int k, int n, int i0, int i1) {
   float *panel = scratch, *packed = scratch + 8 * (size_t)k;
-  if (trans_a) pack_rows(a, m, k, packed);
+  if (trans_a) pack_rows(a, m, k, i0, i1, packed);
   const int brs = trans_b ? 1 : n, bcs = trans_b ? k : 1;
   for (int j = 0; j < n; j += 8) {
     pack_panel(b, brs, bcs, panel, k, j, n);
-    int i = 0;
-    for (; i + 4 <= m; i += 4) {
-      if (trans_a) rows4(packed + (size_t)i * k, 1, 4, panel, k, c + (size_t)i * n + j, n, n - j);
+    int i = i0;
+    for (; i + 4 <= i1; i += 4) {
+      if (trans_a) rows4(packed + (size_t)(i - i0) * k, 1, 4, panel, k, c + (size_t)i * n + j, n, n - j);
       else rows4(a + (size_t)i * k, k, 1, panel, k, c + (size_t)i * n + j, n, n - j);
     }
-    for (; i < m; i++) {
+    for (; i < i1; i++) {
       if (trans_a) row1(a + i, m, panel, k, c + (size_t)i * n + j, n - j);
       else row1(a + (size_t)i * k, 1, panel, k, c + (size_t)i * n + j, n - j);
     }
   }
 }
 
-/* scratch: room for 8k floats, plus m * k when trans_a (see product). */
+/* Rows i0 .. i1-1 of every product (two threads each take a share of the rows; the bits do not depend on the
+   share). scratch: room for 8k floats, plus (i1 - i0) * k when trans_a (see product). */
 __attribute__((export_name("tk_bmm")))
 void tk_bmm(const float *a, const float *b, float *c, float *scratch, int batch, int batch_a, int batch_b,
-            int m, int k, int n, int trans_a, int trans_b) {
+            int m, int k, int n, int trans_a, int trans_b, int i0, int i1) {
   for (int t = 0; t < batch; t++) {
     const float *at = a + (size_t)(batch_a == 1 ? 0 : t) * m * k;
     const float *bt = b + (size_t)(batch_b == 1 ? 0 : t) * k * n;
-    product(at, trans_a, bt, trans_b, c + (size_t)t * m * n, scratch, m, k, n);
+    product(at, trans_a, bt, trans_b, c + (size_t)t * m * n, scratch, m, k, n, i0, i1);
   }
 }

@@ -3,7 +3,7 @@
 // often absent; wasm ships in its npm package and always loads; cpu (pure JS) is the last resort.
 
 import * as tf from '@tensorflow/tfjs-core'
-import { installWasmKernels } from './wasm-kernels.js'
+import { installWasmKernels, matMulThreadsFrom, setMatMulThreads } from './wasm-kernels.js'
 
 /** Values of TURNKIT_BACKEND, in the order selectBackend tries them. */
 export const BACKEND_CHOICES = ['node-gpu', 'node', 'wasm', 'cpu'] as const
@@ -24,8 +24,9 @@ const stderrLogger: Logger = (line) => process.stderr.write(`${line}\n`)
 
 /**
  * Activates the first backend that loads: tfjs-node-gpu, tfjs-node, wasm, cpu. TURNKIT_BACKEND (node-gpu,
- * node, tensorflow = node, wasm, cpu) forces one, and then failing to load it is an error. Logs one line
- * naming the backend. Returns the choice and tfjs's backend name.
+ * node, tensorflow = node, wasm, cpu) forces one, and then failing to load it is an error. On wasm,
+ * TURNKIT_MATMUL_THREADS (1-64, default the cores up to 4) sets the threads of large matrix products. Logs one
+ * line naming the backend. Returns the choice and tfjs's backend name.
  */
 export async function selectBackend(
   { env = process.env, log = stderrLogger }: { env?: NodeJS.ProcessEnv; log?: Logger } = {},
@@ -34,12 +35,15 @@ export async function selectBackend(
   if (forced !== undefined && forced !== '' && !(forced in ALIASES)) {
     throw new Error(`backend: TURNKIT_BACKEND = '${env.TURNKIT_BACKEND}' is not one of ${Object.keys(ALIASES).join(', ')}`)
   }
+  const threads = matMulThreadsFrom(env)
   const order = forced ? [ALIASES[forced] as BackendChoice] : [...BACKEND_CHOICES]
   const failures: string[] = []
   for (const choice of order) {
     try {
       const name = await activate(choice)
-      log(`turnkit: tfjs backend '${name}' (${choice}${forced ? ', forced by TURNKIT_BACKEND' : ''})${failures.length ? `; skipped ${failures.join('; ')}` : ''}`)
+      if (name === 'wasm') setMatMulThreads(threads)
+      const detail = name === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'} for large matrix products (TURNKIT_MATMUL_THREADS)` : ''
+      log(`turnkit: tfjs backend '${name}' (${choice}${forced ? ', forced by TURNKIT_BACKEND' : ''}${detail})${failures.length ? `; skipped ${failures.join('; ')}` : ''}`)
       return { choice, name }
     } catch (error) {
       const message = error instanceof Error ? error.message.split('\n')[0] : String(error)

@@ -11,8 +11,14 @@
 // as XNNPACK does: plain products are bit-identical to the backend's, and every machine computes the same bits.
 // (The backend's transposed and batched products summed in tiles of 48; against those, results differ by float
 // rounding only.) A transpose only moves bits.
+// Threads: the backend's memory is not shared, so a product large enough to pay for it (PARALLEL_FLOPS) is split by
+// rows: helper threads (worker_threads) run the same kernel, built for a shared memory, on copies of A and B there,
+// while this thread computes its own rows in place, then copies the helpers' rows back. Each output is computed
+// whole by one thread in the same order, so the bits do not depend on the number of threads (tested).
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs-core'
 import { packageRoot } from '../config.js'
 
@@ -24,7 +30,7 @@ interface WasmBackend {
 }
 
 interface Kernels {
-  tk_bmm(a: number, b: number, c: number, scratch: number, batch: number, batchA: number, batchB: number, m: number, k: number, n: number, transA: number, transB: number): void
+  tk_bmm(a: number, b: number, c: number, scratch: number, batch: number, batchA: number, batchB: number, m: number, k: number, n: number, transA: number, transB: number, row0: number, row1: number): void
   tk_transpose(input: number, output: number, outer: number, rows: number, cols: number, inner: number): void
 }
 
@@ -39,6 +45,92 @@ function kernelsFor(memory: WebAssembly.Memory): Kernels {
   }
   return kernels
 }
+
+/** Threads a large product is split over (this one included) unless TURNKIT_MATMUL_THREADS says: the cores, at most 4. */
+export const MATMUL_THREADS_DEFAULT = Math.min(4, availableParallelism())
+let matMulThreads = MATMUL_THREADS_DEFAULT
+
+/** The thread count TURNKIT_MATMUL_THREADS asks for (unset or empty: the default); an error naming it otherwise. */
+export function matMulThreadsFrom(env: NodeJS.ProcessEnv): number {
+  const value = env.TURNKIT_MATMUL_THREADS
+  if (value === undefined || value.trim() === '') return MATMUL_THREADS_DEFAULT
+  const n = Number(value)
+  if (!(Number.isInteger(n) && n >= 1 && n <= 64)) throw new Error(`backend: TURNKIT_MATMUL_THREADS = '${value}' is not a whole number of threads from 1 to 64`)
+  return n
+}
+
+/** Products this process has run on turnkit's kernel: on one thread, and split over several (for tests and profiles). */
+export const matMulCounts = { single: 0, split: 0 }
+
+/** How many threads the wasm backend's matrix products use from now on (selectBackend sets it from TURNKIT_MATMUL_THREADS). */
+export function setMatMulThreads(threads: number): void {
+  matMulThreads = matMulThreadsFrom({ TURNKIT_MATMUL_THREADS: String(threads) })
+}
+
+// Below this many floating-point operations (2 per multiply-add) a product stays on one thread: copying operands
+// and waking a helper (~10-20 us) would cost about what it saves (measured on the demo model: 1e6, 4e6 and 16e6
+// within noise of each other). The paper's attention and feed-forward products (60-300 M) split.
+const PARALLEL_FLOPS = 4e6
+
+// One helper thread: it waits on control[0] (a sequence number), runs tk_bmm with the arguments in control[2..15]
+// on the shared memory, and answers in control[1] (the sequence number, or its negation when the call threw).
+const HELPER_SOURCE = `
+const { workerData } = require('node:worker_threads')
+const { module, memory, control } = workerData
+const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports
+const ctl = new Int32Array(control)
+let seen = 0
+for (;;) {
+  Atomics.wait(ctl, 0, seen)
+  seen = Atomics.load(ctl, 0)
+  let answer = seen
+  try {
+    const a = Array.from(ctl.subarray(2, 16))
+    kernels.tk_bmm(...a)
+  } catch {
+    answer = -seen
+  }
+  Atomics.store(ctl, 1, answer)
+  Atomics.notify(ctl, 1)
+}
+`
+
+interface Helper {
+  worker: Worker
+  control: Int32Array
+  sequence: number
+}
+
+/** The helpers' shared memory, one kernel build for it, and the helpers, made on first use. */
+class HelperPool {
+  private readonly memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true })
+  private readonly module = new WebAssembly.Module(readFileSync(join(packageRoot(), 'wasm', 'turnkit-kernels-shared.wasm')))
+  private readonly helpers: Helper[] = []
+
+  /** Room for `bytes` from offset BASE of the shared memory; returns a byte view of it. */
+  reserve(bytes: number): Uint8Array {
+    const need = Math.ceil((BASE + bytes) / 65536) - this.memory.buffer.byteLength / 65536
+    if (need > 0) this.memory.grow(need)
+    return new Uint8Array(this.memory.buffer)
+  }
+
+  helper(index: number): Helper {
+    while (this.helpers.length <= index) {
+      const control = new Int32Array(new SharedArrayBuffer(16 * 4))
+      // No execArgv: a helper needs no loader the parent runs under (tsx in the tests).
+      const worker = new Worker(HELPER_SOURCE, { eval: true, execArgv: [], workerData: { module: this.module, memory: this.memory, control: control.buffer } })
+      worker.unref()
+      this.helpers.push({ worker, control, sequence: 0 })
+    }
+    return this.helpers[index]!
+  }
+}
+
+// Operands start past the first 128 kB of the shared memory (the kernel build reserves a stack it never uses there).
+const BASE = 131072
+let pool: HelperPool | undefined
+
+const align = (bytes: number): number => Math.ceil(bytes / 64) * 64
 
 /**
  * A permutation of `shape` as the one move tk_transpose makes, out[o][c][r][e] = in[o][r][c][e], or null when it is
@@ -125,10 +217,64 @@ function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
     const at = backend.dataIdMap.get(a.dataId)!.memoryOffset
     const bt = backend.dataIdMap.get(b.dataId)!.memoryOffset
     const ct = backend.dataIdMap.get(out.dataId)!.memoryOffset
-    // One k x 8 panel of B, and A packed in blocks of 4 rows when it is transposed (native/kernels/turnkit-kernels.c).
-    const scratch = backend.wasm._malloc(4 * (8 * k + (transposeA ? m * k : 0)))
+    const batch = Math.max(batchA, batchB)
+    const threads = Math.min(matMulThreads, Math.floor(m / 4), 2 * batch * m * k * n >= PARALLEL_FLOPS ? Infinity : 1)
+    const kernels = kernelsFor(backend.wasm.asm.memory)
+    const flags = [transposeA ? 1 : 0, transposeB ? 1 : 0] as const
+    if (threads <= 1) {
+      matMulCounts.single += 1
+      // One k x 8 panel of B, and A packed in blocks of 4 rows when it is transposed (native/kernels/turnkit-kernels.c).
+      const scratch = backend.wasm._malloc(4 * (8 * k + (transposeA ? m * k : 0)))
+      try {
+        kernels.tk_bmm(at, bt, ct, scratch, batch, batchA, batchB, m, k, n, ...flags, 0, m)
+      } finally {
+        backend.wasm._free(scratch)
+      }
+      return out
+    }
+    matMulCounts.split += 1
+    // Rows in shares of whole 4-row blocks; this thread takes the first share, helper h the (h+1)-th.
+    const blocks = Math.ceil(m / 4)
+    const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.min(m, 4 * Math.round((t * blocks) / threads)))
+    const [aBytes, bBytes, cBytes] = [4 * batchA * m * k, 4 * batchB * k * n, 4 * batch * m * n]
+    const scratchBytes = (rows: number): number => align(4 * (8 * k + (transposeA ? rows * k : 0)))
+    const offA = BASE
+    const offB = offA + align(aBytes)
+    const offC = offB + align(bBytes)
+    const helperScratch: number[] = []
+    let end = offC + align(cBytes)
+    for (let h = 0; h + 1 < threads; h++) {
+      helperScratch.push(end)
+      end += scratchBytes(bounds[h + 2]! - bounds[h + 1]!)
+    }
+    pool ??= new HelperPool()
+    const shared = pool.reserve(end - BASE)
+    const scratch = backend.wasm._malloc(4 * (8 * k + (transposeA ? bounds[1]! * k : 0)))
     try {
-      kernelsFor(backend.wasm.asm.memory).tk_bmm(at, bt, ct, scratch, Math.max(batchA, batchB), batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0)
+      const heap = new Uint8Array(backend.wasm.asm.memory.buffer)
+      shared.set(heap.subarray(at, at + aBytes), offA)
+      shared.set(heap.subarray(bt, bt + bBytes), offB)
+      const started: Helper[] = []
+      for (let h = 0; h + 1 < threads; h++) {
+        const helper = pool.helper(h)
+        helper.control.set([offA, offB, offC, helperScratch[h]!, batch, batchA, batchB, m, k, n, ...flags, bounds[h + 1]!, bounds[h + 2]!], 2)
+        helper.sequence += 1
+        Atomics.store(helper.control, 0, helper.sequence)
+        Atomics.notify(helper.control, 0)
+        started.push(helper)
+      }
+      kernels.tk_bmm(at, bt, ct, scratch, batch, batchA, batchB, m, k, n, ...flags, 0, bounds[1]!)
+      for (const helper of started) {
+        // Wait on the value read, never on a second read: an answer stored between two reads would be slept through.
+        for (let answer = Atomics.load(helper.control, 1); answer !== helper.sequence; answer = Atomics.load(helper.control, 1)) {
+          if (answer === -helper.sequence) throw new Error('matMul: a helper thread failed: run with TURNKIT_MATMUL_THREADS=1 and report it')
+          if (Atomics.wait(helper.control, 1, answer, 120_000) === 'timed-out') throw new Error('matMul: a helper thread did not answer in 120 s: run with TURNKIT_MATMUL_THREADS=1 and report it')
+        }
+      }
+      // The helpers' rows, batch by batch, back into the backend's output (its heap may have moved: a fresh view).
+      const into = new Uint8Array(backend.wasm.asm.memory.buffer)
+      const [first, rest] = [bounds[1]! * n * 4, (m - bounds[1]!) * n * 4]
+      for (let t = 0; t < batch; t++) into.set(shared.subarray(offC + t * m * n * 4 + first, offC + t * m * n * 4 + first + rest), ct + t * m * n * 4 + first)
     } finally {
       backend.wasm._free(scratch)
     }
