@@ -2,10 +2,14 @@
 // One step = forward + gradients of every loss (trainingGradients) + a plain SGD update + the codebook EMA step;
 // the trainer's AdamW adds a few elementwise ops per parameter on top.
 // Run alone: node --import tsx bench/model.ts   (prints JSON)
+// One case, as bench/reference.ts runs each in a fresh process: node --import tsx bench/model.ts --step '<StepCase JSON>'
+//   (prints {"ms": ...})
 
+import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs-core'
 import { selectBackend } from '../src/model/backend.js'
+import { setMatMulThreads } from '../src/model/wasm-kernels.js'
 import { resolveTurnConfig, type TurnConfig, type TurnPreset } from '../src/model/config.js'
 import { createTurn } from '../src/model/turn.js'
 import { disposeBatch, plainSgdStep, syntheticBatch } from '../src/model/synthetic.js'
@@ -56,6 +60,33 @@ export async function benchModel(): Promise<Record<string, number | string>> {
   return out
 }
 
+/** One timed train-step case (bench/reference.ts); threads: the wasm backend's matrix-product threads. */
+export interface StepCase {
+  preset: TurnPreset
+  overrides: Partial<TurnConfig>
+  batch: number
+  micro: number | null
+  steps: number
+  threads: number
+}
+
+/**
+ * Mean ms per step of `c` in a process of its own: in one process, a case after others ran slower (the paper
+ * 64 + 64 step 20.2 s after the 1-thread cases against 16.4 s alone: memory grown before is never given back).
+ */
+export function timeStepsInItsOwnProcess(c: StepCase): number {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--step', JSON.stringify(c)], { encoding: 'utf8', env: process.env })
+  if (run.status !== 0) throw new Error(`bench/model.ts --step failed: ${run.stderr}`)
+  return (JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { ms: number }).ms
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  console.log(JSON.stringify(await benchModel(), null, 2))
+  const step = process.argv.indexOf('--step')
+  if (step === -1) console.log(JSON.stringify(await benchModel(), null, 2))
+  else {
+    const c = JSON.parse(process.argv[step + 1]!) as StepCase
+    const { name } = await selectBackend({ log: () => {} })
+    if (name === 'wasm') setMatMulThreads(c.threads)
+    console.log(JSON.stringify({ ms: await timeSteps(c.preset, c.batch, c.batch, 1, c.steps, c.micro, c.overrides) }))
+  }
 }

@@ -17,7 +17,7 @@ import { createLogMel } from '../src/audio/log-mel.js'
 import { selectBackend } from '../src/model/backend.js'
 import { DEMO_MODEL } from '../src/cli/demo.js'
 import type { TurnConfig, TurnPreset } from '../src/model/config.js'
-import { timeSteps } from './model.js'
+import { timeStepsInItsOwnProcess } from './model.js'
 import { turnConfigReport } from './python/turn-config.js'
 import { buildDist, installedArgs } from './installed.js'
 
@@ -99,9 +99,10 @@ const TRAIN_CASES: { name: string; preset: TurnPreset; overrides: Partial<TurnCo
 ]
 
 /**
- * turnkit's train step on the active tfjs backend (wasm: one thread) against bench/python/turn_step.py, the same
- * model in PyTorch (same parameters, module by module), with 1 and 2 threads. The PyTorch side always runs the
- * whole batch at once (it has the memory).
+ * turnkit's train step on the active tfjs backend against bench/python/turn_step.py, the same model in PyTorch
+ * (same parameters, module by module), thread for thread: turnkit with 1 and 2 threads for its matrix products
+ * (wasm: setMatMulThreads; the rest of a wasm step runs on one thread), each case in a process of its own, against
+ * PyTorch with 1 and 2 threads. The PyTorch side always runs the whole batch at once (it has the memory).
  */
 async function benchTrainSteps(python: string): Promise<Record<string, number | string>> {
   const { name: backend } = await selectBackend({ log: () => {} })
@@ -111,16 +112,16 @@ async function benchTrainSteps(python: string): Promise<Record<string, number | 
     const key = `reference.train.${c.name}`
     const config = join(CACHE, `turn-config-${c.name}.json`)
     await writeFile(config, JSON.stringify(await turnConfigReport(c.preset, c.overrides)))
-    const ours = await timeSteps(c.preset, c.batch, c.batch, 1, c.steps, c.micro, c.overrides)
     out[`${key}.batch`] = `${c.batch} + ${c.batch}${c.micro === null ? '' : ` (turnkit in micro-batches of ${c.micro})`}`
-    out[`${key}.turnkitMs`] = round(ours, 1)
     for (const threads of [1, 2]) {
+      const ours = timeStepsInItsOwnProcess({ preset: c.preset, overrides: c.overrides, batch: c.batch, micro: c.micro, steps: c.steps, threads })
       const args = [join(ROOT, 'bench', 'python', 'turn_step.py'), '--config', config, '--source', String(c.batch), '--intermediate', String(c.batch), '--warmup', '1', '--steps', String(Math.max(2, c.steps)), '--threads', String(threads)]
       const r = spawnSync(python, args, { encoding: 'utf8', env: pythonEnv() })
       if (r.status !== 0) throw new Error(`bench/python/turn_step.py failed: ${r.stderr}`)
       const torchMs = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ms_per_step: number }).ms_per_step
+      out[`${key}.turnkit${threads}ThreadMs`] = round(ours, 1)
       out[`${key}.torch${threads}ThreadMs`] = round(torchMs, 1)
-      out[`${key}.slowdownVsTorch${threads}Thread`] = round(ours / torchMs)
+      out[`${key}.slowdown${threads}Thread`] = round(ours / torchMs)
     }
   }
   return out

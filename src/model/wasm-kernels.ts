@@ -67,10 +67,13 @@ export function setMatMulThreads(threads: number): void {
   matMulThreads = matMulThreadsFrom({ TURNKIT_MATMUL_THREADS: String(threads) })
 }
 
-// Below this many floating-point operations (2 per multiply-add) a product stays on one thread: copying operands
-// and waking a helper (~10-20 us) would cost about what it saves (measured on the demo model: 1e6, 4e6 and 16e6
-// within noise of each other). The paper's attention and feed-forward products (60-300 M) split.
-const PARALLEL_FLOPS = 4e6
+// Below this many floating-point operations (2 per multiply-add; 3e7 is ~0.5 ms on one core) a product stays on one
+// thread: copying operands and waking a helper (tens of microseconds, more when the other core is busy) costs about
+// what it saves. Measured on the demo model (60 steps, medians of steps 20-60): split from 4e6 its step was 12%
+// slower on 2 threads than on 1 (118-122 vs 105-107 ms); from 3e7, the same (103-105). The paper's attention and
+// feed-forward products (60-300 M) split: its 4 + 4 step 20-30% faster. A helper spinning a while before it sleeps
+// made no measurable difference, so it sleeps at once.
+const PARALLEL_FLOPS = 3e7
 
 // One helper thread: it waits on control[0] (a sequence number), runs tk_bmm with the arguments in control[2..15]
 // on the shared memory, and answers in control[1] (the sequence number, or its negation when the call threw).
