@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-wasm'
-import { installWasmKernels, matMulCounts, matMulThreadsFrom, MATMUL_THREADS_DEFAULT, setMatMulThreads, transposeAsMove } from '../src/model/wasm-kernels.js'
+import { installWasmKernels, matMulCounts, matMulInternals, matMulThreadsFrom, MATMUL_THREADS_DEFAULT, setMatMulThreads, transposeAsMove } from '../src/model/wasm-kernels.js'
 
 const PRODUCTS: [number[], number[], boolean, boolean][] = [
   [[32, 55, 55], [32, 55, 32], false, false],
@@ -132,7 +132,15 @@ describe('turnkit kernels for the wasm backend', () => {
         assert.ok(matMulCounts.split - before >= 4, `products split over ${threads} threads: ${matMulCounts.split - before} (the rest are too small to pay for it)`)
         for (const [i, want] of one.entries()) assert.deepEqual(got[i], want, `product ${JSON.stringify(PRODUCTS[i])} on ${threads} threads`)
       }
+      // A helper not yet woken is never waited for: this thread takes its share back (the same bits again).
+      matMulInternals.wakeHelpers = false
+      const [splitBefore, takenBack] = [matMulCounts.split, matMulCounts.takenBack]
+      const alone = on(2)
+      assert.ok(matMulCounts.split > splitBefore)
+      assert.equal(matMulCounts.takenBack - takenBack, matMulCounts.split - splitBefore)
+      for (const [i, want] of one.entries()) assert.deepEqual(alone[i], want, `product ${JSON.stringify(PRODUCTS[i])}, shares taken back`)
     } finally {
+      matMulInternals.wakeHelpers = true
       setMatMulThreads(MATMUL_THREADS_DEFAULT)
     }
     assert.throws(() => setMatMulThreads(0), /TURNKIT_MATMUL_THREADS = '0'/)

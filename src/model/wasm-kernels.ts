@@ -59,8 +59,11 @@ export function matMulThreadsFrom(env: NodeJS.ProcessEnv): number {
   return n
 }
 
-/** Products this process has run on turnkit's kernel: on one thread, and split over several (for tests and profiles). */
-export const matMulCounts = { single: 0, split: 0 }
+/** Products this process has run on turnkit's kernel: on one thread, split over several, and helper shares the caller took back (tests, profiles). */
+export const matMulCounts = { single: 0, split: 0, takenBack: 0 }
+
+/** For the tests: with wakeHelpers false, jobs are posted but no helper is woken, so every share is taken back. */
+export const matMulInternals = { wakeHelpers: true }
 
 /** How many threads the wasm backend's matrix products use from now on (selectBackend sets it from TURNKIT_MATMUL_THREADS). */
 export function setMatMulThreads(threads: number): void {
@@ -75,8 +78,11 @@ export function setMatMulThreads(threads: number): void {
 // made no measurable difference, so it sleeps at once.
 const PARALLEL_FLOPS = 3e7
 
-// One helper thread: it waits on control[0] (a sequence number), runs tk_bmm with the arguments in control[2..15]
-// on the shared memory, and answers in control[1] (the sequence number, or its negation when the call threw).
+// One helper thread. control[0]: the job's sequence number N (it sleeps until it changes); control[2]: the claim,
+// 2N while job N is open; control[3..16]: tk_bmm's arguments; control[1]: its answer, N (or -N when the call threw).
+// It computes job N only if it claims it first (2N -> 2N + 1): a caller that finished its own rows and finds the job
+// still open takes it back (2N -> -1) and computes those rows itself, so a helper the OS has not woken yet (the
+// other core busy) never holds the caller up. The arguments are rewritten only once job N is answered or taken back.
 const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads')
 const { module, memory, control } = workerData
@@ -86,10 +92,10 @@ let seen = 0
 for (;;) {
   Atomics.wait(ctl, 0, seen)
   seen = Atomics.load(ctl, 0)
+  if (Atomics.compareExchange(ctl, 2, 2 * seen, 2 * seen + 1) !== 2 * seen) continue
   let answer = seen
   try {
-    const a = Array.from(ctl.subarray(2, 16))
-    kernels.tk_bmm(...a)
+    kernels.tk_bmm(...Array.from(ctl.subarray(3, 17)))
   } catch {
     answer = -seen
   }
@@ -119,7 +125,7 @@ class HelperPool {
 
   helper(index: number): Helper {
     while (this.helpers.length <= index) {
-      const control = new Int32Array(new SharedArrayBuffer(16 * 4))
+      const control = new Int32Array(new SharedArrayBuffer(17 * 4))
       // No execArgv: a helper needs no loader the parent runs under (tsx in the tests).
       const worker = new Worker(HELPER_SOURCE, { eval: true, execArgv: [], workerData: { module: this.module, memory: this.memory, control: control.buffer } })
       worker.unref()
@@ -224,10 +230,12 @@ function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
     const threads = Math.min(matMulThreads, Math.floor(m / 4), 2 * batch * m * k * n >= PARALLEL_FLOPS ? Infinity : 1)
     const kernels = kernelsFor(backend.wasm.asm.memory)
     const flags = [transposeA ? 1 : 0, transposeB ? 1 : 0] as const
+    // Scratch for `rows` rows: one k x 8 panel of B, and A packed in blocks of 4 rows when it is transposed
+    // (native/kernels/turnkit-kernels.c).
+    const scratchBytes = (rows: number): number => align(4 * (8 * k + (transposeA ? rows * k : 0)))
     if (threads <= 1) {
       matMulCounts.single += 1
-      // One k x 8 panel of B, and A packed in blocks of 4 rows when it is transposed (native/kernels/turnkit-kernels.c).
-      const scratch = backend.wasm._malloc(4 * (8 * k + (transposeA ? m * k : 0)))
+      const scratch = backend.wasm._malloc(scratchBytes(m))
       try {
         kernels.tk_bmm(at, bt, ct, scratch, batch, batchA, batchB, m, k, n, ...flags, 0, m)
       } finally {
@@ -240,7 +248,6 @@ function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
     const blocks = Math.ceil(m / 4)
     const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.min(m, 4 * Math.round((t * blocks) / threads)))
     const [aBytes, bBytes, cBytes] = [4 * batchA * m * k, 4 * batchB * k * n, 4 * batch * m * n]
-    const scratchBytes = (rows: number): number => align(4 * (8 * k + (transposeA ? rows * k : 0)))
     const offA = BASE
     const offB = offA + align(aBytes)
     const offC = offB + align(bBytes)
@@ -252,32 +259,40 @@ function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
     }
     pool ??= new HelperPool()
     const shared = pool.reserve(end - BASE)
-    const scratch = backend.wasm._malloc(4 * (8 * k + (transposeA ? bounds[1]! * k : 0)))
+    // This thread's scratch holds any share: it may take a helper's back.
+    const scratch = backend.wasm._malloc(scratchBytes(Math.max(...bounds.slice(1).map((b, t) => b - bounds[t]!))))
     try {
       const heap = new Uint8Array(backend.wasm.asm.memory.buffer)
       shared.set(heap.subarray(at, at + aBytes), offA)
       shared.set(heap.subarray(bt, bt + bBytes), offB)
-      const started: Helper[] = []
+      const helpers: Helper[] = []
       for (let h = 0; h + 1 < threads; h++) {
         const helper = pool.helper(h)
-        helper.control.set([offA, offB, offC, helperScratch[h]!, batch, batchA, batchB, m, k, n, ...flags, bounds[h + 1]!, bounds[h + 2]!], 2)
         helper.sequence += 1
+        helper.control.set([2 * helper.sequence, offA, offB, offC, helperScratch[h]!, batch, batchA, batchB, m, k, n, ...flags, bounds[h + 1]!, bounds[h + 2]!], 2)
         Atomics.store(helper.control, 0, helper.sequence)
-        Atomics.notify(helper.control, 0)
-        started.push(helper)
+        if (matMulInternals.wakeHelpers) Atomics.notify(helper.control, 0)
+        helpers.push(helper)
       }
       kernels.tk_bmm(at, bt, ct, scratch, batch, batchA, batchB, m, k, n, ...flags, 0, bounds[1]!)
-      for (const helper of started) {
+      const into = new Uint8Array(backend.wasm.asm.memory.buffer)
+      for (const [h, helper] of helpers.entries()) {
+        const [row0, row1] = [bounds[h + 1]!, bounds[h + 2]!]
+        if (Atomics.compareExchange(helper.control, 2, 2 * helper.sequence, -1) === 2 * helper.sequence) {
+          // Not started: its rows here, in place.
+          matMulCounts.takenBack += 1
+          kernels.tk_bmm(at, bt, ct, scratch, batch, batchA, batchB, m, k, n, ...flags, row0, row1)
+          continue
+        }
         // Wait on the value read, never on a second read: an answer stored between two reads would be slept through.
         for (let answer = Atomics.load(helper.control, 1); answer !== helper.sequence; answer = Atomics.load(helper.control, 1)) {
           if (answer === -helper.sequence) throw new Error('matMul: a helper thread failed: run with TURNKIT_MATMUL_THREADS=1 and report it')
           if (Atomics.wait(helper.control, 1, answer, 120_000) === 'timed-out') throw new Error('matMul: a helper thread did not answer in 120 s: run with TURNKIT_MATMUL_THREADS=1 and report it')
         }
+        // Its rows, batch by batch, back into the backend's output.
+        const [from, bytes] = [row0 * n * 4, (row1 - row0) * n * 4]
+        for (let t = 0; t < batch; t++) into.set(shared.subarray(offC + t * m * n * 4 + from, offC + t * m * n * 4 + from + bytes), ct + t * m * n * 4 + from)
       }
-      // The helpers' rows, batch by batch, back into the backend's output (its heap may have moved: a fresh view).
-      const into = new Uint8Array(backend.wasm.asm.memory.buffer)
-      const [first, rest] = [bounds[1]! * n * 4, (m - bounds[1]!) * n * 4]
-      for (let t = 0; t < batch; t++) into.set(shared.subarray(offC + t * m * n * 4 + first, offC + t * m * n * 4 + first + rest), ct + t * m * n * 4 + first)
     } finally {
       backend.wasm._free(scratch)
     }
