@@ -229,7 +229,9 @@ function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
     const batch = Math.max(batchA, batchB)
     const threads = Math.min(matMulThreads, Math.floor(m / 4), 2 * batch * m * k * n >= PARALLEL_FLOPS ? Infinity : 1)
     const kernels = kernelsFor(backend.wasm.asm.memory)
-    const flags = [transposeA ? 1 : 0, transposeB ? 1 : 0] as const
+    // tk_bmm's arguments after the four pointers, up to the rows: the same for every share of this product.
+    const shape = [batch, batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0] as const
+    const computeRows = (scratch: number, row0: number, row1: number): void => kernels.tk_bmm(at, bt, ct, scratch, ...shape, row0, row1)
     // Scratch for `rows` rows: one k x 8 panel of B, and A packed in blocks of 4 rows when it is transposed
     // (native/kernels/turnkit-kernels.c).
     const scratchBytes = (rows: number): number => align(4 * (8 * k + (transposeA ? rows * k : 0)))
@@ -237,7 +239,7 @@ function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
       matMulCounts.single += 1
       const scratch = backend.wasm._malloc(scratchBytes(m))
       try {
-        kernels.tk_bmm(at, bt, ct, scratch, batch, batchA, batchB, m, k, n, ...flags, 0, m)
+        computeRows(scratch, 0, m)
       } finally {
         backend.wasm._free(scratch)
       }
@@ -269,19 +271,19 @@ function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
       for (let h = 0; h + 1 < threads; h++) {
         const helper = pool.helper(h)
         helper.sequence += 1
-        helper.control.set([2 * helper.sequence, offA, offB, offC, helperScratch[h]!, batch, batchA, batchB, m, k, n, ...flags, bounds[h + 1]!, bounds[h + 2]!], 2)
+        helper.control.set([2 * helper.sequence, offA, offB, offC, helperScratch[h]!, ...shape, bounds[h + 1]!, bounds[h + 2]!], 2)
         Atomics.store(helper.control, 0, helper.sequence)
         if (matMulInternals.wakeHelpers) Atomics.notify(helper.control, 0)
         helpers.push(helper)
       }
-      kernels.tk_bmm(at, bt, ct, scratch, batch, batchA, batchB, m, k, n, ...flags, 0, bounds[1]!)
+      computeRows(scratch, 0, bounds[1]!)
       const into = new Uint8Array(backend.wasm.asm.memory.buffer)
       for (const [h, helper] of helpers.entries()) {
         const [row0, row1] = [bounds[h + 1]!, bounds[h + 2]!]
         if (Atomics.compareExchange(helper.control, 2, 2 * helper.sequence, -1) === 2 * helper.sequence) {
           // Not started: its rows here, in place.
           matMulCounts.takenBack += 1
-          kernels.tk_bmm(at, bt, ct, scratch, batch, batchA, batchB, m, k, n, ...flags, row0, row1)
+          computeRows(scratch, row0, row1)
           continue
         }
         // Wait on the value read, never on a second read: an answer stored between two reads would be slept through.
