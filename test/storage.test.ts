@@ -265,6 +265,23 @@ describe('object storage and HTTPS (s3rver and an HTTPS server on 127.0.0.1)', (
     }
   })
 
+  it('a body that stops half-way on an open connection is abandoned after the no-progress timeout and read again', { timeout: 60_000 }, async () => {
+    // Before: the S3 client was given a requestTimeout, which in this SDK only logs a warning; a body that stalled
+    // after its headers (a server killed mid-answer behind a proxy) hung prepare for good (seen once in CI).
+    const proxy = await startFaultProxy(s3.endpoint, { rate: 0.5, seed: 3, faults: ['stall'] })
+    try {
+      const want = new Uint8Array(300_000).map((_, i) => (i * 2654435761) >>> 24)
+      await openStore('s3://datasets/stall', { s3Endpoint: s3.endpoint }).write('object.bin', want)
+      const store = openStore('s3://datasets/stall', { s3Endpoint: proxy.url, timeoutMs: 1000 })
+      const started = Date.now()
+      for (let i = 0; i < 4; i++) assert.ok(Buffer.from(await store.read('object.bin')).equals(Buffer.from(want)))
+      assert.ok(proxy.counts.stalled >= 1, JSON.stringify(proxy.counts))
+      assert.ok(Date.now() - started < 30_000, `${Date.now() - started} ms`)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('a large object goes up as a multipart upload and reads back whole, with its sha256 recorded', async () => {
     const store = openStore('s3://datasets/multipart', { s3Endpoint: s3.endpoint, multipartBytes: 1 })
     const bytes = new Uint8Array(17 * 1024 * 1024).map((_, i) => (i * 2654435761) >>> 24)

@@ -260,7 +260,10 @@ class S3Store implements Store {
         region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
         // turnkit retries whole operations itself (including a body cut short, which the SDK does not see).
         maxAttempts: 1,
-        requestHandler: { connectionTimeout: timeout, requestTimeout: timeout },
+        // socketTimeout is the SDK's no-progress timeout: it aborts a request, or a body already under way, whose
+        // socket has been silent that long. (Its requestTimeout only logs a warning unless told to throw, and then
+        // bounds the whole request: a body that stalls after its headers would hang forever, a large one be cut.)
+        requestHandler: { connectionTimeout: timeout, socketTimeout: timeout },
       })
     })
     return await this.client

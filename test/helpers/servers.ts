@@ -186,6 +186,7 @@ export interface FaultCounts {
   unavailable: number
   dropped: number
   truncated: number
+  stalled: number
 }
 
 export interface FaultProxy {
@@ -200,13 +201,15 @@ export interface FaultProxy {
  * A proxy on 127.0.0.1 in front of `target` (http or https) that fails a share `rate` of requests, picked by a
  * seeded generator, in turn: 503 Slow Down; the connection dropped before an answer; the connection dropped
  * after the request reached the server (a write that happened, its answer lost); the answer's body cut off
- * half-way, its Content-Length kept. With `tls` it speaks HTTPS itself.
+ * half-way, its Content-Length kept. `faults: ['stall']` (not in the default turn): the answer's headers and half
+ * its body sent, then nothing more, the connection left open. With `tls` it speaks HTTPS itself.
  */
-export type Fault = 'unavailable' | 'drop-before' | 'drop-after' | 'truncate'
+export type Fault = 'unavailable' | 'drop-before' | 'drop-after' | 'truncate' | 'stall'
 export const FAULTS: readonly Fault[] = ['unavailable', 'drop-before', 'drop-after', 'truncate']
 
 export async function startFaultProxy(target: string, { rate = 0.2, seed = 1, tls, faults = FAULTS }: { rate?: number; seed?: number; tls?: { key: Buffer; cert: Buffer }; faults?: readonly Fault[] } = {}): Promise<FaultProxy> {
-  const counts: FaultCounts = { requests: 0, passed: 0, unavailable: 0, dropped: 0, truncated: 0 }
+  const counts: FaultCounts = { requests: 0, passed: 0, unavailable: 0, dropped: 0, truncated: 0, stalled: 0 }
+  const stalledSockets = new Set<import('node:net').Socket>()
   let state = seed >>> 0
   const random = (): number => {
     state = (state + 0x6d2b79f5) >>> 0 // mulberry32
@@ -246,6 +249,18 @@ export async function startFaultProxy(target: string, { rate = 0.2, seed = 1, tl
         return void req.socket.destroy()
       }
       const length = Number(answer.headers['content-length'] ?? 0)
+      if (fault === 'stall' && req.method === 'GET' && length > 1) {
+        counts.stalled += 1
+        stalledSockets.add(req.socket)
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        let sent = 0
+        answer.on('data', (chunk: Buffer) => {
+          const room = Math.floor(length / 2) - sent
+          if (room > 0) res.write(chunk.subarray(0, room))
+          sent += chunk.length
+        })
+        return
+      }
       if (fault === 'truncate' && req.method === 'GET' && length > 1) {
         counts.truncated += 1
         owedTruncations = Math.max(0, owedTruncations - 1)
@@ -278,6 +293,10 @@ export async function startFaultProxy(target: string, { rate = 0.2, seed = 1, tl
     setRate: (r) => {
       share = r
     },
-    stop: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()) }),
+    stop: () => new Promise((r) => {
+      for (const socket of stalledSockets) socket.destroy()
+      server.closeAllConnections()
+      server.close(() => r())
+    }),
   }
 }
