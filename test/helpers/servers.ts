@@ -249,28 +249,22 @@ export async function startFaultProxy(target: string, { rate = 0.2, seed = 1, tl
         return void req.socket.destroy()
       }
       const length = Number(answer.headers['content-length'] ?? 0)
-      if (fault === 'stall' && req.method === 'GET' && length > 1) {
-        counts.stalled += 1
-        stalledSockets.add(req.socket)
+      if ((fault === 'truncate' || fault === 'stall') && req.method === 'GET' && length > 1) {
+        if (fault === 'stall') {
+          counts.stalled += 1
+          stalledSockets.add(req.socket)
+        } else {
+          counts.truncated += 1
+          owedTruncations = Math.max(0, owedTruncations - 1)
+        }
+        // Headers and half the body; then a truncation closes the connection, a stall leaves it open and silent.
         res.writeHead(answer.statusCode ?? 502, answer.headers)
         let sent = 0
         answer.on('data', (chunk: Buffer) => {
           const room = Math.floor(length / 2) - sent
           if (room > 0) res.write(chunk.subarray(0, room))
           sent += chunk.length
-        })
-        return
-      }
-      if (fault === 'truncate' && req.method === 'GET' && length > 1) {
-        counts.truncated += 1
-        owedTruncations = Math.max(0, owedTruncations - 1)
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        let sent = 0
-        answer.on('data', (chunk: Buffer) => {
-          const room = Math.floor(length / 2) - sent
-          if (room > 0) res.write(chunk.subarray(0, room))
-          sent += chunk.length
-          if (sent >= Math.floor(length / 2)) {
+          if (fault === 'truncate' && sent >= Math.floor(length / 2)) {
             answer.destroy()
             req.socket.destroy()
           }
