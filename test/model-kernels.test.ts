@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-wasm'
-import { installWasmKernels, matMulCounts, matMulInternals, matMulThreadsFrom, MATMUL_THREADS_DEFAULT, setMatMulThreads, transposeAsMove } from '../src/model/wasm-kernels.js'
+import { installWasmKernels, matMulCounts, matMulInternals, matMulThreadsFrom, MATMUL_THREADS_DEFAULT, setMatMulThreads, sumAsReduction, transposeAsMove } from '../src/model/wasm-kernels.js'
 
 const PRODUCTS: [number[], number[], boolean, boolean][] = [
   [[32, 55, 55], [32, 55, 32], false, false],
@@ -73,12 +73,49 @@ const TRANSPOSES: [number[], number[], 'float32' | 'int32'][] = [
   [[0, 9], [1, 0], 'float32'],
 ]
 
+// shape, axes, keepDims, dtype; values spread over 20 binary orders of magnitude, so that another order of addition
+// gives other bits.
+const SUMS: [number[], number | number[], boolean, 'float32' | 'int32'][] = [
+  [[3001, 67], 0, false, 'float32'], // a bias gradient: rows summed down the columns
+  [[62, 301], 1, true, 'float32'], // rows summed across: four at a time, and the rows left over
+  [[4, 9, 9, 7], [0, 1, 2], false, 'float32'],
+  [[4, 9, 9, 7], -1, false, 'float32'],
+  [[2, 3, 4, 5], [1, 2], true, 'float32'],
+  [[5, 1, 6], [0, 2], false, 'float32'], // neighbours once the size-1 axis is dropped
+  [[1001], 0, false, 'float32'],
+  [[3, 4], [], false, 'float32'],
+  [[6, 5, 4], [0, 2], false, 'float32'], // not one reduction: the backend's own kernel
+  [[6, 5, 4], [2, 1], false, 'float32'], // the backend adds in the order given: its own kernel
+  [[5, 6], 0, false, 'int32'],
+  [[0, 5], 0, false, 'float32'], // an empty sum: zeros (the backend's own leaves the output as it found the memory)
+]
+
+const spread = (shape: number[], seed: number): tf.Tensor =>
+  tf.tidy(() => tf.mul(tf.randomUniform(shape, -1, 1, 'float32', seed), tf.exp(tf.randomUniform(shape, 0, 14, 'float32', seed + 1))))
+
+/** The sum over the neighbouring `axes` of `x` as float32 arithmetic in memory order does it, from zero. */
+function sumReference(x: tf.Tensor, axes: number[]): Float32Array {
+  const r = sumAsReduction(x.shape, axes)!
+  const v = x.dataSync() as Float32Array
+  const out = new Float32Array(r.outer * r.inner)
+  for (let o = 0; o < r.outer; o++)
+    for (let i = 0; i < r.inner; i++) {
+      let acc = 0
+      for (let k = 0; k < r.reduce; k++) acc = Math.fround(acc + v[(o * r.reduce + k) * r.inner + i]!)
+      out[o * r.inner + i] = acc
+    }
+  return out
+}
+
+const bits = (x: tf.Tensor): Uint32Array => new Uint32Array((x.dataSync() as Float32Array | Int32Array).slice().buffer)
+
 const operand = (shape: number[], dtype: 'float32' | 'int32', seed: number): tf.Tensor =>
   dtype === 'int32' ? tf.randomUniform(shape, -1000, 1000, 'int32', seed) : tf.randomUniform(shape, -1, 1, 'float32', seed)
 
 describe('turnkit kernels for the wasm backend', () => {
   const products: { a: tf.Tensor; b: tf.Tensor; ta: boolean; tb: boolean; backend: Float32Array }[] = []
   const transposes: { x: tf.Tensor; perm: number[]; want: Float32Array | Int32Array; shape: number[] }[] = []
+  const sums: { x: tf.Tensor; want: Uint32Array; shape: number[] }[] = []
   before(async () => {
     assert.ok(await tf.setBackend('wasm'))
     await tf.ready()
@@ -92,6 +129,17 @@ describe('turnkit kernels for the wasm backend', () => {
       const x = operand(shape, dtype, 100 + i)
       const y = tf.transpose(x, perm)
       transposes.push({ x, perm, want: y.dataSync() as Float32Array | Int32Array, shape: y.shape })
+    }
+    for (const [i, [shape, axis, keepDims, dtype]] of SUMS.entries()) {
+      const x = dtype === 'int32' ? operand(shape, dtype, 200 + i) : spread(shape, 200 + 2 * i)
+      if (i === 0) {
+        // Signed zeros and non-finite values go through as the backend adds them.
+        const v = x.dataSync() as Float32Array
+        v.set([-0, -0, Infinity, NaN, -Infinity], 0)
+        v.set([-0], 67)
+      }
+      const y = tf.sum(x, axis, keepDims)
+      sums.push({ x, want: bits(y), shape: y.shape })
     }
     installWasmKernels()
   })
@@ -159,6 +207,36 @@ describe('turnkit kernels for the wasm backend', () => {
     assert.deepEqual(transposeAsMove([2, 3, 4, 5], [0, 3, 1, 2]), { outer: 2, rows: 12, cols: 5, inner: 1 })
     assert.deepEqual(transposeAsMove([1, 7, 1, 9], [3, 2, 1, 0]), { outer: 1, rows: 7, cols: 9, inner: 1 })
     assert.equal(transposeAsMove([2, 3, 4, 5], [3, 2, 1, 0]), null)
+  })
+
+  it('gives every sum bit for bit as the backend does, without its transpose, and as float32 arithmetic in order', () => {
+    for (const [i, { x, want, shape }] of sums.entries()) {
+      const [, axis, keepDims] = SUMS[i]!
+      const y = tf.sum(x, axis, keepDims)
+      assert.deepEqual(y.shape, shape, `sum ${JSON.stringify(SUMS[i])}`)
+      if (x.size === 0) assert.deepEqual([...y.dataSync()], Array.from({ length: y.size }, () => 0), 'an empty sum')
+      else assert.deepEqual(bits(y), want, `sum ${JSON.stringify(SUMS[i])}`)
+      const axes = tf.util.parseAxisParam(axis, x.shape)
+      if (x.dtype === 'float32' && sumAsReduction(x.shape, axes) !== null) {
+        assert.deepEqual(bits(tf.tensor(sumReference(x, axes))), bits(y), `sum ${JSON.stringify(SUMS[i])} in order`)
+      }
+    }
+    // The order matters for these values: four partial sums give other bits for most columns.
+    const [x, want] = [sums[0]!.x, sums[0]!.want]
+    const v = x.dataSync() as Float32Array
+    let differ = 0
+    for (let c = 1; c < 67; c++) {
+      const lanes = [0, 0, 0, 0]
+      for (let r = 0; r < 3001; r++) lanes[r % 4] = Math.fround(lanes[r % 4]! + v[r * 67 + c]!)
+      if (new Uint32Array(Float32Array.of(Math.fround(Math.fround(lanes[0]! + lanes[1]!) + Math.fround(lanes[2]! + lanes[3]!))).buffer)[0] !== want[c]) differ++
+    }
+    assert.ok(differ > 30, `only ${differ} of 66 columns depend on the order`)
+    assert.deepEqual(sumAsReduction([36864, 64], [0]), { outer: 1, reduce: 36864, inner: 64 })
+    assert.deepEqual(sumAsReduction([4, 96, 96, 64], [0, 1, 2]), { outer: 1, reduce: 36864, inner: 64 })
+    assert.deepEqual(sumAsReduction([62, 30522], [1]), { outer: 62, reduce: 30522, inner: 1 })
+    assert.deepEqual(sumAsReduction([5, 1, 6], [0, 2]), { outer: 1, reduce: 30, inner: 1 })
+    assert.equal(sumAsReduction([6, 5, 4], [0, 2]), null)
+    assert.equal(sumAsReduction([6, 5, 4], [2, 1]), null)
   })
 
   it('is installed once: a second install keeps the kernels as they are', () => {

@@ -4,8 +4,9 @@
 // at about 45; turnkit's runs every float32 product at about 60 on one core, packing the operands so that its inner
 // loop reads both at consecutive addresses. Transpose: the backend walks the output element by element through
 // strided reads (0.1-0.5 G elements/s; a [1024, 256] transpose took 2 ms), and every matMul gradient transposes an
-// operand (docs/tfjs.md, pitfall 5).
-// wasm/turnkit-kernels.wasm (native/kernels/turnkit-kernels.c, built by scripts/build-wasm.sh) runs both with
+// operand (docs/tfjs.md, pitfall 5). Sum: the backend transposes the reduced axes innermost first, with its slow
+// transpose (a [36864, 64] -> [64] sum, a bias gradient, took 26 ms); turnkit's sums in place, in the same order.
+// wasm/turnkit-kernels.wasm (native/kernels/turnkit-kernels.c, built by scripts/build-wasm.sh) runs all three with
 // WebAssembly SIMD inside the backend's own memory: it imports that memory, so operands are read and results
 // written in place, with no copy. The product adds each output's k products in order, without fused multiply-add,
 // as XNNPACK does: plain products are bit-identical to the backend's, and every machine computes the same bits.
@@ -32,6 +33,7 @@ interface WasmBackend {
 interface Kernels {
   tk_bmm(a: number, b: number, c: number, scratch: number, batch: number, batchA: number, batchB: number, m: number, k: number, n: number, transA: number, transB: number, row0: number, row1: number): void
   tk_transpose(input: number, output: number, outer: number, rows: number, cols: number, inner: number): void
+  tk_sum(input: number, output: number, outer: number, reduce: number, inner: number): void
 }
 
 const instances = new WeakMap<WebAssembly.Memory, Kernels>()
@@ -169,13 +171,32 @@ export function transposeAsMove(shape: readonly number[], perm: readonly number[
 }
 
 /**
- * Replace the wasm backend's BatchMatMul and Transpose with turnkit's (see the top of this file). What they do not
- * cover (other dtypes, batch shapes broadcast other than one side being 1, permutations of another form) goes to
- * the original kernels. Idempotent.
+ * A sum over `axes` of `shape` as the one reduction tk_sum makes, out[o][i] = sum over r of in[o][r][i], or null
+ * when it is not one (the reduced axes, size-1 axes aside, are not neighbours).
+ */
+export function sumAsReduction(shape: readonly number[], axes: readonly number[]): { outer: number; reduce: number; inner: number } | null {
+  const normal = axes.map((a) => (a < 0 ? a + shape.length : a))
+  // The backend sums in the order the axes are given: only ascending ones are the order of memory.
+  if (normal.some((a, i) => i > 0 && a <= normal[i - 1]!)) return null
+  const reduced = new Set(normal)
+  const kept = shape.map((_, d) => d).filter((d) => shape[d] !== 1)
+  const at = kept.filter((d) => reduced.has(d))
+  const size = (ds: number[]): number => ds.reduce((n, d) => n * shape[d]!, 1)
+  if (at.length === 0) return { outer: size(kept), reduce: 1, inner: 1 }
+  const [first, last] = [kept.indexOf(at[0]!), kept.indexOf(at.at(-1)!)]
+  if (last - first + 1 !== at.length) return null
+  return { outer: size(kept.slice(0, first)), reduce: size(at), inner: size(kept.slice(last + 1)) }
+}
+
+/**
+ * Replace the wasm backend's BatchMatMul, Transpose and Sum with turnkit's (see the top of this file). What they do
+ * not cover (other dtypes, batch shapes broadcast other than one side being 1, permutations or reductions of
+ * another form) goes to the original kernels. Idempotent.
  */
 export function installWasmKernels(): void {
   replaceKernel('BatchMatMul', batchMatMul)
   replaceKernel('Transpose', transpose)
+  replaceKernel('Sum', sum)
 }
 
 /** Register `make(original)` as the wasm backend's kernel `name`, once (a kernel of ours is marked and kept). */
@@ -200,6 +221,26 @@ function transpose(original: tf.KernelConfig): tf.KernelFunc {
     const from = backend.dataIdMap.get(x.dataId)!.memoryOffset
     const to = backend.dataIdMap.get(out.dataId)!.memoryOffset
     kernelsFor(backend.wasm.asm.memory).tk_transpose(from, to, move.outer, move.rows, move.cols, move.inner)
+    return out
+  }
+}
+
+function sum(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo }
+    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean }
+    const axes = tf.util.parseAxisParam(axis, x.shape)
+    const reduction = x.dtype === 'float32' ? sumAsReduction(x.shape, axes) : null
+    if (reduction === null) return original.kernelFunc(args)
+    const backend = args.backend as unknown as WasmBackend
+    // The backend's output shape: the kept axes in order, or every axis with the reduced ones as 1 (keepDims).
+    const shape = x.shape.flatMap((d, a) => (axes.includes(a) ? (keepDims ? [1] : []) : [d]))
+    const out = backend.makeOutput(shape, 'float32')
+    // An empty sum is zero (the backend's own left such outputs as it found the memory).
+    if (shape.some((d) => d === 0)) return out
+    const from = backend.dataIdMap.get(x.dataId)!.memoryOffset
+    const to = backend.dataIdMap.get(out.dataId)!.memoryOffset
+    kernelsFor(backend.wasm.asm.memory).tk_sum(from, to, reduction.outer, reduction.reduce, reduction.inner)
     return out
   }
 }
