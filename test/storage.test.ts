@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { open, readFile, readdir, stat, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir } from './helpers/temp.js'
 import { runCli, startCli } from './helpers/cli.js'
@@ -279,6 +279,33 @@ describe('object storage and HTTPS (s3rver and an HTTPS server on 127.0.0.1)', (
       assert.ok(Date.now() - started < 30_000, `${Date.now() - started} ms`)
     } finally {
       await proxy.stop()
+    }
+  })
+
+  it('an http(s):// body on a slow link arrives; one that stops on an open connection is read again', { timeout: 60_000 }, async () => {
+    // Before: each request had a 30 s deadline as a whole (AbortSignal.timeout), so a large part arriving slowly (a
+    // 64 MB part below ~2 MB/s) was cut and retried until the attempts ran out. timeoutMs bounds the time without
+    // progress: here 1 s, against a body that takes ~2.4 s in 8 pieces 300 ms apart.
+    const root = join(work, 'served-slow')
+    const want = new Uint8Array(300_000).map((_, i) => (i * 2654435761) >>> 24)
+    await mkdir(root, { recursive: true })
+    await writeFile(join(root, 'object.bin'), want)
+    const served = await serveFolder(root)
+    const trickle = await startFaultProxy(served.url, { rate: 1, faults: ['trickle'], trickleMs: 300 })
+    const stall = await startFaultProxy(served.url, { rate: 0.5, seed: 3, faults: ['stall'] })
+    try {
+      const slow = openStore(trickle.url, { timeoutMs: 1000, attempts: 2 })
+      const started = Date.now()
+      assert.ok(Buffer.from(await slow.read('object.bin')).equals(Buffer.from(want)))
+      assert.ok(Date.now() - started > 2000, `${Date.now() - started} ms: the body did not trickle`)
+      assert.equal(trickle.counts.trickled, 1, JSON.stringify(trickle.counts))
+      const stalling = openStore(stall.url, { timeoutMs: 1000 })
+      for (let i = 0; i < 4; i++) assert.ok(Buffer.from(await stalling.read('object.bin')).equals(Buffer.from(want)))
+      assert.ok(stall.counts.stalled >= 1, JSON.stringify(stall.counts))
+    } finally {
+      await trickle.stop()
+      await stall.stop()
+      await served.stop()
     }
   })
 

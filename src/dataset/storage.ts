@@ -444,28 +444,54 @@ class HttpStore implements Store {
     return null
   }
 
+  /**
+   * One request with retries. `timeoutMs` bounds the time without progress, not the whole request: the timer
+   * restarts with every piece of the body, so a large part on a slow link arrives, and a body that stops on an
+   * open connection is abandoned and read again.
+   */
   private async fetch(what: string, url: string, init: RequestInit, use: (response: Response) => Promise<unknown>): Promise<unknown> {
     const timeout = this.options.timeoutMs ?? STORE_DEFAULTS.timeoutMs
     return await this.limit(() =>
       withRetries(what, this.options.attempts ?? STORE_DEFAULTS.attempts, async () => {
-        let response: Response
-        try {
-          response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeout) })
-        } catch (error) {
-          throw new StoreError('unavailable', what, `${what}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`)
+        const controller = new AbortController()
+        let timer: NodeJS.Timeout | undefined
+        const progressed = (): void => {
+          clearTimeout(timer)
+          timer = setTimeout(() => controller.abort(new Error(`no progress in ${timeout} ms`)), timeout)
         }
-        if (response.status === 404) throw new StoreError('not-found', what, `${what} does not exist`)
-        if (response.status === 401 || response.status === 403) throw new StoreError('denied', what, `${what}: access denied (HTTP ${response.status})`)
-        if (response.status >= 500 || response.status === 429) throw new StoreError('unavailable', what, `${what}: HTTP ${response.status}`)
-        if (!response.ok) throw new StoreError('unavailable', what, `${what}: HTTP ${response.status}`)
+        progressed()
         try {
-          return await use(response)
-        } catch (error) {
-          if (error instanceof StoreError) throw error
-          throw new StoreError('unavailable', what, `${what}: ${(error as Error).message}`)
+          return await this.attempt(what, url, { ...init, signal: controller.signal }, progressed, use)
+        } finally {
+          clearTimeout(timer)
         }
       }, (error) => error instanceof StoreError && error.code === 'unavailable'),
     )
+  }
+
+  /** One attempt: the answer's status judged, then `use` given the answer with its body timed (see fetch). */
+  private async attempt(what: string, url: string, init: RequestInit, progressed: () => void, use: (response: Response) => Promise<unknown>): Promise<unknown> {
+    let response: Response
+    try {
+      const answer = await fetch(url, init)
+      progressed()
+      // The same answer, its body passed through a stream that restarts the no-progress timer on every piece.
+      const body = answer.body?.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ transform: (piece, out) => (progressed(), out.enqueue(piece)) })) ?? null
+      response = new Response(body, { status: answer.status, statusText: answer.statusText, headers: answer.headers })
+    } catch (error) {
+      throw new StoreError('unavailable', what, `${what}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`)
+    }
+    if (response.status === 404) throw new StoreError('not-found', what, `${what} does not exist`)
+    if (response.status === 401 || response.status === 403) throw new StoreError('denied', what, `${what}: access denied (HTTP ${response.status})`)
+    if (response.status >= 500 || response.status === 429) throw new StoreError('unavailable', what, `${what}: HTTP ${response.status}`)
+    if (!response.ok) throw new StoreError('unavailable', what, `${what}: HTTP ${response.status}`)
+    try {
+      return await use(response)
+    } catch (error) {
+      if (error instanceof StoreError) throw error
+      const reason = init.signal?.aborted === true ? (init.signal.reason as Error) : (error as Error)
+      throw new StoreError('unavailable', what, `${what}: ${reason.message}`)
+    }
   }
 
   async read(key: string): Promise<Uint8Array> {

@@ -187,6 +187,7 @@ export interface FaultCounts {
   dropped: number
   truncated: number
   stalled: number
+  trickled: number
 }
 
 export interface FaultProxy {
@@ -202,13 +203,14 @@ export interface FaultProxy {
  * seeded generator, in turn: 503 Slow Down; the connection dropped before an answer; the connection dropped
  * after the request reached the server (a write that happened, its answer lost); the answer's body cut off
  * half-way, its Content-Length kept. `faults: ['stall']` (not in the default turn): the answer's headers and half
- * its body sent, then nothing more, the connection left open. With `tls` it speaks HTTPS itself.
+ * its body sent, then nothing more, the connection left open. `faults: ['trickle']`: the whole answer, in 8 pieces
+ * `trickleMs` apart (a slow link that keeps making progress). With `tls` it speaks HTTPS itself.
  */
-export type Fault = 'unavailable' | 'drop-before' | 'drop-after' | 'truncate' | 'stall'
+export type Fault = 'unavailable' | 'drop-before' | 'drop-after' | 'truncate' | 'stall' | 'trickle'
 export const FAULTS: readonly Fault[] = ['unavailable', 'drop-before', 'drop-after', 'truncate']
 
-export async function startFaultProxy(target: string, { rate = 0.2, seed = 1, tls, faults = FAULTS }: { rate?: number; seed?: number; tls?: { key: Buffer; cert: Buffer }; faults?: readonly Fault[] } = {}): Promise<FaultProxy> {
-  const counts: FaultCounts = { requests: 0, passed: 0, unavailable: 0, dropped: 0, truncated: 0, stalled: 0 }
+export async function startFaultProxy(target: string, { rate = 0.2, seed = 1, tls, faults = FAULTS, trickleMs = 300 }: { rate?: number; seed?: number; tls?: { key: Buffer; cert: Buffer }; faults?: readonly Fault[]; trickleMs?: number } = {}): Promise<FaultProxy> {
+  const counts: FaultCounts = { requests: 0, passed: 0, unavailable: 0, dropped: 0, truncated: 0, stalled: 0, trickled: 0 }
   const stalledSockets = new Set<import('node:net').Socket>()
   let state = seed >>> 0
   const random = (): number => {
@@ -268,6 +270,25 @@ export async function startFaultProxy(target: string, { rate = 0.2, seed = 1, tl
             answer.destroy()
             req.socket.destroy()
           }
+        })
+        return
+      }
+      if (fault === 'trickle' && req.method === 'GET' && length > 1) {
+        // The whole body, slowly: 8 pieces, `trickleMs` apart (a slow link that keeps making progress).
+        counts.trickled += 1
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        const chunks: Buffer[] = []
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk))
+        answer.on('end', () => {
+          const body = Buffer.concat(chunks)
+          const piece = Math.ceil(body.length / 8)
+          const send = (i: number): void => {
+            if (res.destroyed) return
+            if (i * piece >= body.length) return void res.end()
+            res.write(body.subarray(i * piece, (i + 1) * piece))
+            setTimeout(() => send(i + 1), trickleMs)
+          }
+          send(0)
         })
         return
       }
