@@ -3,7 +3,7 @@
 // often absent; wasm ships in its npm package and always loads; cpu (pure JS) is the last resort.
 
 import * as tf from '@tensorflow/tfjs-core'
-import { installWasmKernels, matMulThreadsFrom, setMatMulThreads } from './wasm-kernels.js'
+import { installWasmKernels, matMulThreadsFrom, setMatMulThreads, wasmKernelsInstalled } from './wasm-kernels.js'
 
 /** Values of TURNKIT_BACKEND, in the order selectBackend tries them. */
 export const BACKEND_CHOICES = ['node-gpu', 'node', 'wasm', 'cpu'] as const
@@ -98,8 +98,12 @@ const PACKAGES: Record<BackendChoice, [string, string]> = {
   cpu: ['@tensorflow/tfjs-backend-cpu', 'cpu'],
 }
 
-/** Whether matMul should run through fastMatMul (ops.ts): wasm only, where it is 9x faster per step. */
-export const usesExplicitTransposeMatMul = (): boolean => tf.getBackend() === 'wasm'
+/**
+ * Whether matMul should run through the explicit-transpose gradient (ops.ts): on wasm without turnkit's kernels,
+ * where it made a step 9x faster. With them, a transposed operand is as fast as a plain one and gives the same
+ * bits as an explicit transpose (each output's products added in order), so the stock gradient is used.
+ */
+export const usesExplicitTransposeMatMul = (): boolean => tf.getBackend() === 'wasm' && !wasmKernelsInstalled()
 
 /** Whether the active backend has a fast native UnsortedSegmentSum (the gradient of a row gather). */
 export const hasNativeSegmentSum = (): boolean => tf.getBackend() === 'tensorflow' || tf.getBackend() === 'webgl'

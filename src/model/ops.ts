@@ -1,5 +1,6 @@
 // Tensor operations whose gradients exist and are fast on every backend (docs/tfjs.md):
-// - matMul: on wasm the stock gradient uses transposeA/B, 10x slower than an explicit transpose (pitfall 5);
+// - matMul: on wasm without turnkit's kernels the stock gradient uses transposeA/B, 10x slower than an explicit
+//   transpose (pitfall 5);
 // - stop-gradient and straight-through: tfjs has neither (pitfall 4), so both are tf.customGrad;
 // - row gathers (token embeddings, masked positions): the stock gradient is UnsortedSegmentSum, absent on wasm
 //   and very slow on cpu (pitfalls 1, 2), so the gradient is a scatter-add of its own;
@@ -29,15 +30,12 @@ const explicitTransposeMatMul = customGrad((a: tf.Tensor, b: tf.Tensor, save: tf
     value: tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor, tf.Tensor]
-      // Batched: turnkit's BatchMatMul (wasm-kernels.ts) transposes as fast as it multiplies, in the same order of
-      // sums as after an explicit transpose. One matrix: the backend's XNNPACK path, after an explicit transpose.
-      if (dy.rank === 3) return [tf.matMul(dy as tf.Tensor3D, sb as tf.Tensor3D, false, true), tf.matMul(sa as tf.Tensor3D, dy as tf.Tensor3D, true, false)]
       return [tf.matMul(dy as tf.Tensor3D, swapLast(sb) as tf.Tensor3D), tf.matMul(swapLast(sa) as tf.Tensor3D, dy as tf.Tensor3D)]
     },
   }
 })
 
-/** a · b (rank 2 or batched rank 3); on wasm with the explicit-transpose gradient. */
+/** a · b (rank 2 or batched rank 3); on wasm without turnkit's kernels, with the explicit-transpose gradient. */
 export function matMul<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: T): T {
   return (usesExplicitTransposeMatMul() ? explicitTransposeMatMul(a, b) : tf.matMul(a, b)) as T
 }

@@ -199,6 +199,9 @@ export function installWasmKernels(): void {
   replaceKernel('Sum', sum)
 }
 
+/** Whether turnkit's kernels serve the wasm backend's products (installWasmKernels ran in this process). */
+export const wasmKernelsInstalled = (): boolean => (tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc as { turnkit?: boolean } | undefined)?.turnkit === true
+
 /** Register `make(original)` as the wasm backend's kernel `name`, once (a kernel of ours is marked and kept). */
 function replaceKernel(name: string, make: (original: tf.KernelConfig) => tf.KernelFunc): void {
   const original = tf.getKernel(name, 'wasm')
