@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-wasm'
-import { installWasmKernels, matMulCounts, matMulInternals, matMulThreadsFrom, MATMUL_THREADS_DEFAULT, setMatMulThreads, sumAsReduction, transposeAsMove } from '../src/model/wasm-kernels.js'
+import { installWasmKernels, matMulCounts, matMulInternals, matMulThreadsFrom, MATMUL_THREADS_DEFAULT, setMatMulThreads, sliceAsRuns, sumAsReduction, transposeAsMove } from '../src/model/wasm-kernels.js'
 
 const PRODUCTS: [number[], number[], boolean, boolean][] = [
   [[32, 55, 55], [32, 55, 32], false, false],
@@ -90,6 +90,25 @@ const SUMS: [number[], number | number[], boolean, 'float32' | 'int32'][] = [
   [[0, 5], 0, false, 'float32'], // an empty sum: zeros (the backend's own leaves the output as it found the memory)
 ]
 
+// shape, begin, size (-1: to the end), dtype.
+const SLICES: [number[], number[], number[], 'float32' | 'int32'][] = [
+  [[16, 218, 128], [0, 1, 0], [16, 216, 128], 'float32'], // runs of whole rows: 16 of 216 x 128
+  [[16, 54, 192], [0, 0, 64], [16, 54, 64], 'float32'], // a third of the last axis: 864 runs of 64
+  [[16, 6, 6, 64], [0, 1, 1, 0], [16, 4, 4, 64], 'float32'],
+  [[5, 7, 9], [1, 2, 3], [3, -1, 5], 'int32'], // odd runs, int32, a size to the end
+  [[2, 3, 4, 5, 6], [0, 1, 1, 1, 1], [2, 2, 2, 2, 2], 'float32'], // four levels of runs: the backend's own kernel
+  [[6, 10], [2, 0], [3, 10], 'float32'], // consecutive values: the backend's own kernel
+  [[6, 10], [2, 3], [0, 4], 'float32'], // empty
+]
+
+// table shape, indices, axis, dtype.
+const GATHERS: [number[], number[], number, 'float32' | 'int32'][] = [
+  [[1000, 64], Array.from({ length: 960 }, (_, i) => (i * 7919) % 1000), 0, 'float32'],
+  [[4, 10, 3], [9, 0, 0, 5, 2], 1, 'int32'],
+  [[7, 5], [6, 6, 1], -2, 'float32'],
+  [[7, 5], [], 0, 'float32'],
+]
+
 const spread = (shape: number[], seed: number): tf.Tensor =>
   tf.tidy(() => tf.mul(tf.randomUniform(shape, -1, 1, 'float32', seed), tf.exp(tf.randomUniform(shape, 0, 14, 'float32', seed + 1))))
 
@@ -116,6 +135,9 @@ describe('turnkit kernels for the wasm backend', () => {
   const products: { a: tf.Tensor; b: tf.Tensor; ta: boolean; tb: boolean; backend: Float32Array }[] = []
   const transposes: { x: tf.Tensor; perm: number[]; want: Float32Array | Int32Array; shape: number[] }[] = []
   const sums: { x: tf.Tensor; want: Uint32Array; shape: number[] }[] = []
+  const slices: { x: tf.Tensor; want: Uint32Array; shape: number[] }[] = []
+  const gathers: { x: tf.Tensor; indices: tf.Tensor; want: Uint32Array; shape: number[] }[] = []
+  let outOfRange = ''
   before(async () => {
     assert.ok(await tf.setBackend('wasm'))
     await tf.ready()
@@ -141,6 +163,24 @@ describe('turnkit kernels for the wasm backend', () => {
       const y = tf.sum(x, axis, keepDims)
       sums.push({ x, want: bits(y), shape: y.shape })
     }
+    for (const [i, [shape, begin, size, dtype]] of SLICES.entries()) {
+      const x = operand(shape, dtype, 300 + i)
+      const y = tf.slice(x, begin, size)
+      slices.push({ x, want: bits(y), shape: y.shape })
+    }
+    for (const [i, [shape, idx, axis, dtype]] of GATHERS.entries()) {
+      const [x, indices] = [operand(shape, dtype, 400 + i), tf.tensor1d(idx, 'int32')]
+      const y = tf.gather(x, indices, axis)
+      gathers.push({ x, indices, want: bits(y), shape: y.shape })
+    }
+    outOfRange = (() => {
+      try {
+        tf.gather(tf.zeros([3, 2]), tf.tensor1d([0, 3], 'int32'))
+        return 'no error'
+      } catch (error) {
+        return (error as Error).message
+      }
+    })()
     installWasmKernels()
   })
 
@@ -237,6 +277,27 @@ describe('turnkit kernels for the wasm backend', () => {
     assert.deepEqual(sumAsReduction([5, 1, 6], [0, 2]), { outer: 1, reduce: 30, inner: 1 })
     assert.equal(sumAsReduction([6, 5, 4], [0, 2]), null)
     assert.equal(sumAsReduction([6, 5, 4], [2, 1]), null)
+  })
+
+  it('gives every slice and gather bit for bit as the backend does, and its error for an index out of range', () => {
+    for (const [i, { x, want, shape }] of slices.entries()) {
+      const [, begin, size] = SLICES[i]!
+      const y = tf.slice(x, begin, size)
+      assert.deepEqual(y.shape, shape, `slice ${JSON.stringify(SLICES[i])}`)
+      assert.deepEqual(bits(y), want, `slice ${JSON.stringify(SLICES[i])}`)
+    }
+    for (const [i, { x, indices, want, shape }] of gathers.entries()) {
+      const y = tf.gather(x, indices, GATHERS[i]![2])
+      assert.deepEqual(y.shape, shape, `gather ${i}`)
+      assert.deepEqual(bits(y), want, `gather ${i}`)
+    }
+    assert.match(outOfRange, /GatherV2: the index value 3 is not in \[0, 2\]/)
+    assert.throws(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([0, 3], 'int32')), (e: Error) => e.message === outOfRange)
+    assert.throws(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([-1], 'int32')), /GatherV2: the index value -1 is not in \[0, 2\]/)
+    assert.deepEqual(sliceAsRuns([16, 218, 128], [0, 1, 0], [16, 216, 128]), { offset: 128, runs: [[16, 218 * 128]], run: 216 * 128 })
+    assert.deepEqual(sliceAsRuns([16, 54, 192], [0, 0, 64], [16, 54, 64]), { offset: 64, runs: [[16 * 54, 192]], run: 64 })
+    assert.deepEqual(sliceAsRuns([6, 10], [2, 0], [3, 10]), { offset: 20, runs: [], run: 30 })
+    assert.equal(sliceAsRuns([2, 3, 4, 5, 6], [0, 1, 1, 1, 1], [2, 2, 2, 2, 2]), null)
   })
 
   it('is installed once: a second install keeps the kernels as they are', () => {

@@ -219,3 +219,33 @@ void tk_sum(const float *in, float *out, int outer, int reduce, int inner) {
     }
   }
 }
+
+/* Copies `len` 4-byte values from `from` to `to` (they do not overlap). */
+static inline void copy_run(const float *from, float *to, int len) {
+  int e = 0;
+  for (; e + 4 <= len; e += 4) wasm_v128_store(to + e, wasm_v128_load(from + e));
+  for (; e < len; e++) to[e] = from[e];
+}
+
+/* A slice as runs: out, contiguous, is the n0 x n1 x n2 runs of `len` values that start at
+   in + i0 * s0 + i1 * s1 + i2 * s2 (strides in values). Only moves bits, so any 4-byte type. */
+__attribute__((export_name("tk_slice")))
+void tk_slice(const float *in, float *out, int n0, int n1, int n2, int s0, int s1, int s2, int len) {
+  for (int i0 = 0; i0 < n0; i0++)
+    for (int i1 = 0; i1 < n1; i1++)
+      for (int i2 = 0; i2 < n2; i2++) {
+        copy_run(in + (size_t)i0 * s0 + (size_t)i1 * s1 + (size_t)i2 * s2, out, len);
+        out += len;
+      }
+}
+
+/* out[o][i][r] = x[o][index[i]][r] for x [outer, dim, row] and `count` indices (checked by the caller to lie in
+   0 .. dim-1). Only moves bits, so any 4-byte type. */
+__attribute__((export_name("tk_gather")))
+void tk_gather(const float *x, const int *index, float *out, int outer, int dim, int count, int row) {
+  for (int o = 0; o < outer; o++)
+    for (int i = 0; i < count; i++) {
+      copy_run(x + ((size_t)o * dim + index[i]) * row, out, row);
+      out += row;
+    }
+}

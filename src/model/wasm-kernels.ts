@@ -6,7 +6,10 @@
 // strided reads (0.1-0.5 G elements/s; a [1024, 256] transpose took 2 ms), and every matMul gradient transposes an
 // operand (docs/tfjs.md, pitfall 5). Sum: the backend transposes the reduced axes innermost first, with its slow
 // transpose (a [36864, 64] -> [64] sum, a bias gradient, took 26 ms); turnkit's sums in place, in the same order.
-// wasm/turnkit-kernels.wasm (native/kernels/turnkit-kernels.c, built by scripts/build-wasm.sh) runs all three with
+// Slice and GatherV2: the backend copies a slice row by row from JavaScript ([16, 218, 128] -> [16, 216, 128]:
+// 3,456 copies of 128 values, where 16 of 27,648 do) and gathers element by element (960 rows of 64: 1.9 ms);
+// turnkit's copy whole runs of values.
+// wasm/turnkit-kernels.wasm (native/kernels/turnkit-kernels.c, built by scripts/build-wasm.sh) runs them all with
 // WebAssembly SIMD inside the backend's own memory: it imports that memory, so operands are read and results
 // written in place, with no copy. The product adds each output's k products in order, without fused multiply-add,
 // as XNNPACK does: plain products are bit-identical to the backend's, and every machine computes the same bits.
@@ -34,6 +37,8 @@ interface Kernels {
   tk_bmm(a: number, b: number, c: number, scratch: number, batch: number, batchA: number, batchB: number, m: number, k: number, n: number, transA: number, transB: number, row0: number, row1: number): void
   tk_transpose(input: number, output: number, outer: number, rows: number, cols: number, inner: number): void
   tk_sum(input: number, output: number, outer: number, reduce: number, inner: number): void
+  tk_slice(input: number, output: number, n0: number, n1: number, n2: number, s0: number, s1: number, s2: number, run: number): void
+  tk_gather(x: number, indices: number, output: number, outer: number, dim: number, count: number, row: number): void
 }
 
 const instances = new WeakMap<WebAssembly.Memory, Kernels>()
@@ -189,14 +194,43 @@ export function sumAsReduction(shape: readonly number[], axes: readonly number[]
 }
 
 /**
- * Replace the wasm backend's BatchMatMul, Transpose and Sum with turnkit's (see the top of this file). What they do
- * not cover (other dtypes, batch shapes broadcast other than one side being 1, permutations or reductions of
- * another form) goes to the original kernels. Idempotent.
+ * A slice of `shape` (from `begin`, `size` long on each axis) as runs of consecutive values: `runs` (at most three
+ * levels of them, outermost first, each with its count and input stride) of `run` values each, the first at
+ * `offset`, all in values; null when it needs more levels, or is empty. Axes the slice takes whole are merged
+ * with their outer neighbour, so a slice along the middle axis of [16, 218, 128] is 16 runs of 216 x 128 values.
+ */
+export function sliceAsRuns(shape: readonly number[], begin: readonly number[], size: readonly number[]): { offset: number; runs: [number, number][]; run: number } | null {
+  if (size.some((d) => d === 0)) return null
+  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((n, x) => n * x, 1))
+  const offset = begin.reduce((sum, b, d) => sum + b * strides[d]!, 0)
+  // The run: the axes taken whole at the end, and the axis before them.
+  let d = shape.length - 1
+  let run = 1
+  while (d >= 0 && size[d] === shape[d]) run *= shape[d--]!
+  if (d < 0) return { offset, runs: [], run }
+  run *= size[d]!
+  // The axes outside it, size-1 ones dropped, an axis taken whole merged into the one outside it.
+  const runs: [number, number][] = []
+  for (let a = 0; a < d; a++) {
+    if (size[a] === 1) continue
+    const last = runs.at(-1)
+    if (last !== undefined && size[a] === shape[a] && last[1] === shape[a]! * strides[a]!) runs[runs.length - 1] = [last[0] * size[a]!, strides[a]!]
+    else runs.push([size[a]!, strides[a]!])
+  }
+  return runs.length <= 3 ? { offset, runs, run } : null
+}
+
+/**
+ * Replace the wasm backend's BatchMatMul, Transpose, Sum, Slice and GatherV2 with turnkit's (see the top of this
+ * file). What they do not cover (other dtypes, batch shapes broadcast other than one side being 1, permutations,
+ * reductions or slices of another form, batched gathers) goes to the original kernels. Idempotent.
  */
 export function installWasmKernels(): void {
   replaceKernel('BatchMatMul', batchMatMul)
   replaceKernel('Transpose', transpose)
   replaceKernel('Sum', sum)
+  replaceKernel('Slice', slice)
+  replaceKernel('GatherV2', gather)
 }
 
 /** Whether turnkit's kernels serve the wasm backend's products (installWasmKernels ran in this process). */
@@ -244,6 +278,46 @@ function sum(original: tf.KernelConfig): tf.KernelFunc {
     const from = backend.dataIdMap.get(x.dataId)!.memoryOffset
     const to = backend.dataIdMap.get(out.dataId)!.memoryOffset
     kernelsFor(backend.wasm.asm.memory).tk_sum(from, to, reduction.outer, reduction.reduce, reduction.inner)
+    return out
+  }
+}
+
+function slice(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo }
+    const { begin, size } = args.attrs as { begin: number | number[]; size: number | number[] }
+    if (x.dtype !== 'float32' && x.dtype !== 'int32') return original.kernelFunc(args)
+    const [from, sizes] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size)
+    const runs = sliceAsRuns(x.shape, from, sizes)
+    // One run (a slice of consecutive values): the backend's own copies it whole already.
+    if (runs === null || runs.runs.length === 0) return original.kernelFunc(args)
+    const backend = args.backend as unknown as WasmBackend
+    const out = backend.makeOutput(sizes, x.dtype)
+    const [[n0, s0] = [1, 0], [n1, s1] = [1, 0], [n2, s2] = [1, 0]] = runs.runs
+    const input = backend.dataIdMap.get(x.dataId)!.memoryOffset + 4 * runs.offset
+    kernelsFor(backend.wasm.asm.memory).tk_slice(input, backend.dataIdMap.get(out.dataId)!.memoryOffset, n0, n1, n2, s0, s1, s2, runs.run)
+    return out
+  }
+}
+
+function gather(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo }
+    const { axis, batchDims } = args.attrs as { axis: number; batchDims: number }
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || indices.dtype !== 'int32' || batchDims !== 0) return original.kernelFunc(args)
+    const a = tf.util.parseAxisParam(axis, x.shape)[0]!
+    const backend = args.backend as unknown as WasmBackend
+    const dim = x.shape[a]!
+    const count = indices.shape.reduce((n, d) => n * d, 1)
+    const at = backend.dataIdMap.get(indices.dataId)!.memoryOffset
+    const values = new Int32Array(backend.wasm.asm.memory.buffer, at, count)
+    // The backend's own check, in its words.
+    for (const index of values) if (!(index >= 0 && index <= dim - 1)) throw new Error(`GatherV2: the index value ${index} is not in [0, ${dim - 1}]`)
+    const out = backend.makeOutput([...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)], x.dtype)
+    const outer = x.shape.slice(0, a).reduce((n, d) => n * d, 1)
+    const row = x.shape.slice(a + 1).reduce((n, d) => n * d, 1)
+    if (outer * count * row === 0) return out
+    kernelsFor(backend.wasm.asm.memory).tk_gather(backend.dataIdMap.get(x.dataId)!.memoryOffset, at, backend.dataIdMap.get(out.dataId)!.memoryOffset, outer, dim, count, row)
     return out
   }
 }
