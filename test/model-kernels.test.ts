@@ -7,6 +7,7 @@ import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-wasm'
+import { AdamW, adamWInternals } from '../src/train/optimizer.js'
 import { installWasmKernels, matMulCounts, matMulInternals, matMulThreadsFrom, MATMUL_THREADS_DEFAULT, setMatMulThreads, sliceAsRuns, sumAsReduction, transposeAsMove } from '../src/model/wasm-kernels.js'
 
 const PRODUCTS: [number[], number[], boolean, boolean][] = [
@@ -298,6 +299,30 @@ describe('turnkit kernels for the wasm backend', () => {
     assert.deepEqual(sliceAsRuns([16, 54, 192], [0, 0, 64], [16, 54, 64]), { offset: 64, runs: [[16 * 54, 192]], run: 64 })
     assert.deepEqual(sliceAsRuns([6, 10], [2, 0], [3, 10]), { offset: 20, runs: [], run: 30 })
     assert.equal(sliceAsRuns([2, 3, 4, 5, 6], [0, 1, 1, 1, 1], [2, 2, 2, 2, 2]), null)
+  })
+
+  it('gives AdamW updates and gradient norms bit for bit as the tensor operations do, clipped or not', () => {
+    const shapes = [[37], [5, 7], [130, 33]]
+    const make = (): Map<string, tf.Variable> => new Map(shapes.map((shape, i) => [`p${i}`, tf.variable(spread(shape, 500 + 2 * i), true, `adamw-${Math.random()}`)]))
+    const [fusedParams, plainParams] = [make(), make()]
+    const [fused, plain] = [new AdamW({ weightDecay: 1e-2, clipNorm: 40 }), new AdamW({ weightDecay: 1e-2, clipNorm: 40 })]
+    let clipped = 0
+    for (let step = 0; step < 6; step++) {
+      // Gradients large enough that the norm is clipped in some steps and not in others.
+      const grads = Object.fromEntries(shapes.map((shape, i) => [`p${i}`, tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 600 + 10 * step + i), step % 2 === 0 ? 0.1 : 3)]))
+      adamWInternals.fused = true
+      const normFused = fused.apply(fusedParams, grads, 1e-3 * (step + 1))
+      adamWInternals.fused = false
+      const normPlain = plain.apply(plainParams, grads, 1e-3 * (step + 1))
+      adamWInternals.fused = true
+      assert.equal(normFused, normPlain, `step ${step}: gradient norm`)
+      if (normPlain > 40) clipped++
+      for (const [name, p] of fusedParams) assert.deepEqual(bits(p), bits(plainParams.get(name)!), `step ${step}: ${name}`)
+      const [a, b] = [fused.state().tensors, plain.state().tensors]
+      for (const key of Object.keys(b)) assert.deepEqual(bits(a[key]!), bits(b[key]!), `step ${step}: ${key}`)
+      tf.dispose(Object.values(grads))
+    }
+    assert.ok(clipped >= 2 && clipped <= 4, `${clipped} of 6 steps clipped`)
   })
 
   it('is installed once: a second install keeps the kernels as they are', () => {

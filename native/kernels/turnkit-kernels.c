@@ -249,3 +249,30 @@ void tk_gather(const float *x, const int *index, float *out, int outer, int dim,
       out += row;
     }
 }
+
+/* The sum of g[i]^2 over i, each square rounded, added in order from zero: tf.sum(tf.square(g)) on the backend
+   (its Square is x * x, its Sum adds in order), one call instead of two kernels and a tensor between them. */
+__attribute__((export_name("tk_sum_squares")))
+float tk_sum_squares(const float *g, int n) {
+  float sum = 0.f;
+  for (int i = 0; i < n; i++) sum += g[i] * g[i];
+  return sum;
+}
+
+/* One AdamW update of n values, every operation rounded to float32 in the order src/train/optimizer.ts writes it
+   with tensors (so the bits are the same): g = grad (times scale when clipped); m' = m b1 + g (1 - b1);
+   v' = v b2 + g^2 (1 - b2); u = (m' / c1) / (sqrt(v' / c2) + eps); p' = p - (u + p wd) lr. */
+__attribute__((export_name("tk_adamw")))
+void tk_adamw(const float *p, const float *m, const float *v, const float *grad, float *p_out, float *m_out, float *v_out,
+              int n, int scaled, float scale, float b1, float one_minus_b1, float b2, float one_minus_b2, float c1,
+              float c2, float eps, float wd, float lr) {
+  for (int i = 0; i < n; i++) {
+    const float g = scaled ? grad[i] * scale : grad[i];
+    const float mi = m[i] * b1 + g * one_minus_b1;
+    const float vi = v[i] * b2 + (g * g) * one_minus_b2;
+    const float u = (mi / c1) / (__builtin_sqrtf(vi / c2) + eps);
+    p_out[i] = p[i] - (u + p[i] * wd) * lr;
+    m_out[i] = mi;
+    v_out[i] = vi;
+  }
+}

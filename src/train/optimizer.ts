@@ -2,6 +2,7 @@
 // epoch to the peak learning rate, then cosine annealing to zero at the last step. Its state (moments and step)
 // is plain tensors the checkpoint saves, so a resumed run takes exactly the steps an uninterrupted one would.
 import * as tf from '@tensorflow/tfjs-core'
+import { fusedAdamW } from '../model/wasm-kernels.js'
 
 export interface AdamWConfig {
   /** Peak learning rate (default 1e-4, the paper's). */
@@ -30,6 +31,9 @@ interface Moments {
   v: tf.Variable
 }
 
+/** For the tests: with fused false, the update runs as tensor operations on every backend. */
+export const adamWInternals = { fused: true }
+
 export class AdamW {
   readonly config: AdamWConfig
   /** Updates applied so far (bias correction uses it). */
@@ -47,7 +51,10 @@ export class AdamW {
   apply(params: ReadonlyMap<string, tf.Variable>, grads: Readonly<Record<string, tf.Tensor>>, lr: number): number {
     const { beta1, beta2, epsilon, weightDecay, clipNorm } = this.config
     const names = [...params.keys()].filter((n) => grads[n] !== undefined)
-    const norm = tf.tidy(() => Math.sqrt(names.reduce((sum, n) => sum + (tf.sum(tf.square(grads[n]!)).dataSync()[0] ?? 0), 0)))
+    // On wasm, one kernel per parameter does what the tensor operations below do, bit for bit (wasm-kernels.ts).
+    const fused = adamWInternals.fused ? fusedAdamW() : null
+    const squares = (g: tf.Tensor): number => (fused !== null ? fused.sumOfSquares(g) : (tf.sum(tf.square(g)).dataSync()[0] ?? 0))
+    const norm = tf.tidy(() => Math.sqrt(names.reduce((sum, n) => sum + squares(grads[n]!), 0)))
     const scale = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1
     this.step += 1
     const correction1 = 1 - beta1 ** this.step
@@ -60,6 +67,15 @@ export class AdamW {
         this.moments.set(name, state)
       }
       const { m, v } = state
+      if (fused !== null) {
+        tf.tidy(() => {
+          const [p2, m2, v2] = fused.update(param, m, v, grads[name]!, { scale, beta1, beta2, correction1, correction2, epsilon, weightDecay, lr })
+          m.assign(m2)
+          v.assign(v2)
+          param.assign(p2)
+        })
+        continue
+      }
       tf.tidy(() => {
         const g = scale === 1 ? grads[name]! : tf.mul(grads[name]!, scale)
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)))
