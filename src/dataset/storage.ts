@@ -455,14 +455,17 @@ class HttpStore implements Store {
       withRetries(what, this.options.attempts ?? STORE_DEFAULTS.attempts, async () => {
         const controller = new AbortController()
         let timer: NodeJS.Timeout | undefined
+        let settled = false
+        // A piece of a body left unread when the attempt ended must not re-arm the timer; nor may it hold the process.
         const progressed = (): void => {
           clearTimeout(timer)
-          timer = setTimeout(() => controller.abort(new Error(`no progress in ${timeout} ms`)), timeout)
+          if (!settled) timer = setTimeout(() => controller.abort(new Error(`no progress in ${timeout} ms`)), timeout).unref()
         }
         progressed()
         try {
           return await this.attempt(what, url, { ...init, signal: controller.signal }, progressed, use)
         } finally {
+          settled = true
           clearTimeout(timer)
         }
       }, (error) => error instanceof StoreError && error.code === 'unavailable'),
