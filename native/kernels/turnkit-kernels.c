@@ -14,6 +14,23 @@
 
 typedef __SIZE_TYPE__ size_t;
 
+/* Four vectors of four 4-byte values, rows of a 4 x 4 tile, turned into its columns in place (only bits move). */
+static inline void transpose4(v128_t x[4]) {
+  const v128_t l0 = wasm_i32x4_shuffle(x[0], x[1], 0, 4, 1, 5), h0 = wasm_i32x4_shuffle(x[0], x[1], 2, 6, 3, 7);
+  const v128_t l1 = wasm_i32x4_shuffle(x[2], x[3], 0, 4, 1, 5), h1 = wasm_i32x4_shuffle(x[2], x[3], 2, 6, 3, 7);
+  x[0] = wasm_i64x2_shuffle(l0, l1, 0, 2);
+  x[1] = wasm_i64x2_shuffle(l0, l1, 1, 3);
+  x[2] = wasm_i64x2_shuffle(h0, h1, 0, 2);
+  x[3] = wasm_i64x2_shuffle(h0, h1, 1, 3);
+}
+
+/* Copies `len` 4-byte values from `from` to `to` (they do not overlap). */
+static inline void copy_run(const float *from, float *to, int len) {
+  int e = 0;
+  for (; e + 4 <= len; e += 4) wasm_v128_store(to + e, wasm_v128_load(from + e));
+  for (; e < len; e++) to[e] = from[e];
+}
+
 /* out[c][r] = in[r][c] for a rows x cols matrix of 4-byte values: blocks of 32 x 32 (they stay in L1), each
    moved as 4 x 4 tiles of SIMD registers; only bits are moved, so any 4-byte type. */
 #define BLOCK 32
@@ -27,14 +44,10 @@ static void transpose2d(const float *in, float *out, int rows, int cols) {
         const float *i0 = in + (size_t)r * cols, *i1 = i0 + cols, *i2 = i1 + cols, *i3 = i2 + cols;
         int c = c0;
         for (; c + 4 <= c1; c += 4) {
-          const v128_t x0 = wasm_v128_load(i0 + c), x1 = wasm_v128_load(i1 + c), x2 = wasm_v128_load(i2 + c), x3 = wasm_v128_load(i3 + c);
-          const v128_t l0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), h0 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7);
-          const v128_t l1 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), h1 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
+          v128_t x[4] = {wasm_v128_load(i0 + c), wasm_v128_load(i1 + c), wasm_v128_load(i2 + c), wasm_v128_load(i3 + c)};
+          transpose4(x);
           float *o = out + (size_t)c * rows + r;
-          wasm_v128_store(o, wasm_i64x2_shuffle(l0, l1, 0, 2));
-          wasm_v128_store(o + rows, wasm_i64x2_shuffle(l0, l1, 1, 3));
-          wasm_v128_store(o + 2 * (size_t)rows, wasm_i64x2_shuffle(h0, h1, 0, 2));
-          wasm_v128_store(o + 3 * (size_t)rows, wasm_i64x2_shuffle(h0, h1, 1, 3));
+          for (int q = 0; q < 4; q++) wasm_v128_store(o + q * (size_t)rows, x[q]);
         }
         for (; c < c1; c++) {
           float *o = out + (size_t)c * rows + r;
@@ -60,9 +73,7 @@ void tk_transpose(const float *in, float *out, int outer, int rows, int cols, in
       for (int c = 0; c < cols; c++) {
         const float *from = src + ((size_t)r * cols + c) * inner;
         float *to = dst + ((size_t)c * rows + r) * inner;
-        int e = 0;
-        for (; e + 4 <= inner; e += 4) wasm_v128_store(to + e, wasm_v128_load(from + e));
-        for (; e < inner; e++) to[e] = from[e];
+        copy_run(from, to, inner);
       }
   }
 }
@@ -180,13 +191,9 @@ void tk_sum(const float *in, float *out, int outer, int reduce, int inner) {
       v128_t acc = wasm_f32x4_splat(0);
       int r = 0;
       for (; r + 4 <= reduce; r += 4) {
-        const v128_t x0 = wasm_v128_load(i0 + r), x1 = wasm_v128_load(i1 + r), x2 = wasm_v128_load(i2 + r), x3 = wasm_v128_load(i3 + r);
-        const v128_t l0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), h0 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7);
-        const v128_t l1 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), h1 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
-        acc = wasm_f32x4_add(acc, wasm_i64x2_shuffle(l0, l1, 0, 2));
-        acc = wasm_f32x4_add(acc, wasm_i64x2_shuffle(l0, l1, 1, 3));
-        acc = wasm_f32x4_add(acc, wasm_i64x2_shuffle(h0, h1, 0, 2));
-        acc = wasm_f32x4_add(acc, wasm_i64x2_shuffle(h0, h1, 1, 3));
+        v128_t x[4] = {wasm_v128_load(i0 + r), wasm_v128_load(i1 + r), wasm_v128_load(i2 + r), wasm_v128_load(i3 + r)};
+        transpose4(x);
+        for (int q = 0; q < 4; q++) acc = wasm_f32x4_add(acc, x[q]); /* r, r+1, r+2, r+3: in order */
       }
       for (; r < reduce; r++) acc = wasm_f32x4_add(acc, wasm_f32x4_make(i0[r], i1[r], i2[r], i3[r]));
       wasm_v128_store(out + o, acc);
@@ -218,13 +225,6 @@ void tk_sum(const float *in, float *out, int outer, int reduce, int inner) {
       for (; i < inner; i++) to[i] += row[i];
     }
   }
-}
-
-/* Copies `len` 4-byte values from `from` to `to` (they do not overlap). */
-static inline void copy_run(const float *from, float *to, int len) {
-  int e = 0;
-  for (; e + 4 <= len; e += 4) wasm_v128_store(to + e, wasm_v128_load(from + e));
-  for (; e < len; e++) to[e] = from[e];
 }
 
 /* A slice as runs: out, contiguous, is the n0 x n1 x n2 runs of `len` values that start at

@@ -43,6 +43,9 @@ interface Kernels {
   tk_adamw(p: number, m: number, v: number, grad: number, pOut: number, mOut: number, vOut: number, n: number, scaled: number, scale: number, b1: number, oneMinusB1: number, b2: number, oneMinusB2: number, c1: number, c2: number, eps: number, wd: number, lr: number): void
 }
 
+/** Where a tensor's values start in the backend's memory (bytes). */
+const offsetOf = (backend: WasmBackend, t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset
+
 const instances = new WeakMap<WebAssembly.Memory, Kernels>()
 
 function kernelsFor(memory: WebAssembly.Memory): Kernels {
@@ -261,7 +264,7 @@ export interface AdamWScalars {
 export function fusedAdamW(): { sumOfSquares(g: tf.Tensor): number; update(param: tf.Tensor, m: tf.Tensor, v: tf.Tensor, grad: tf.Tensor, c: AdamWScalars): [tf.Tensor, tf.Tensor, tf.Tensor] } | null {
   if (tf.getBackend() !== 'wasm' || !wasmKernelsInstalled()) return null
   const backend = tf.backend() as unknown as WasmBackend
-  const offset = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset
+  const offset = (t: tf.TensorInfo): number => offsetOf(backend, t)
   const float32 = (...ts: tf.Tensor[]): boolean => ts.every((t) => t.dtype === 'float32')
   return {
     sumOfSquares: (g) => {
@@ -298,8 +301,8 @@ function transpose(original: tf.KernelConfig): tf.KernelFunc {
     const backend = args.backend as unknown as WasmBackend
     const out = backend.makeOutput(perm.map((d) => x.shape[d]!), x.dtype)
     if (x.shape.some((d) => d === 0)) return out
-    const from = backend.dataIdMap.get(x.dataId)!.memoryOffset
-    const to = backend.dataIdMap.get(out.dataId)!.memoryOffset
+    const from = offsetOf(backend, x)
+    const to = offsetOf(backend, out)
     kernelsFor(backend.wasm.asm.memory).tk_transpose(from, to, move.outer, move.rows, move.cols, move.inner)
     return out
   }
@@ -318,8 +321,8 @@ function sum(original: tf.KernelConfig): tf.KernelFunc {
     const out = backend.makeOutput(shape, 'float32')
     // An empty sum is zero (the backend's own left such outputs as it found the memory).
     if (shape.some((d) => d === 0)) return out
-    const from = backend.dataIdMap.get(x.dataId)!.memoryOffset
-    const to = backend.dataIdMap.get(out.dataId)!.memoryOffset
+    const from = offsetOf(backend, x)
+    const to = offsetOf(backend, out)
     kernelsFor(backend.wasm.asm.memory).tk_sum(from, to, reduction.outer, reduction.reduce, reduction.inner)
     return out
   }
@@ -337,8 +340,8 @@ function slice(original: tf.KernelConfig): tf.KernelFunc {
     const backend = args.backend as unknown as WasmBackend
     const out = backend.makeOutput(sizes, x.dtype)
     const [[n0, s0] = [1, 0], [n1, s1] = [1, 0], [n2, s2] = [1, 0]] = runs.runs
-    const input = backend.dataIdMap.get(x.dataId)!.memoryOffset + 4 * runs.offset
-    kernelsFor(backend.wasm.asm.memory).tk_slice(input, backend.dataIdMap.get(out.dataId)!.memoryOffset, n0, n1, n2, s0, s1, s2, runs.run)
+    const input = offsetOf(backend, x) + 4 * runs.offset
+    kernelsFor(backend.wasm.asm.memory).tk_slice(input, offsetOf(backend, out), n0, n1, n2, s0, s1, s2, runs.run)
     return out
   }
 }
@@ -351,16 +354,16 @@ function gather(original: tf.KernelConfig): tf.KernelFunc {
     const a = tf.util.parseAxisParam(axis, x.shape)[0]!
     const backend = args.backend as unknown as WasmBackend
     const dim = x.shape[a]!
-    const count = indices.shape.reduce((n, d) => n * d, 1)
-    const at = backend.dataIdMap.get(indices.dataId)!.memoryOffset
+    const count = tf.util.sizeFromShape(indices.shape)
+    const at = offsetOf(backend, indices)
     const values = new Int32Array(backend.wasm.asm.memory.buffer, at, count)
     // The backend's own check, in its words.
     for (const index of values) if (!(index >= 0 && index <= dim - 1)) throw new Error(`GatherV2: the index value ${index} is not in [0, ${dim - 1}]`)
     const out = backend.makeOutput([...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)], x.dtype)
-    const outer = x.shape.slice(0, a).reduce((n, d) => n * d, 1)
-    const row = x.shape.slice(a + 1).reduce((n, d) => n * d, 1)
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, a))
+    const row = tf.util.sizeFromShape(x.shape.slice(a + 1))
     if (outer * count * row === 0) return out
-    kernelsFor(backend.wasm.asm.memory).tk_gather(backend.dataIdMap.get(x.dataId)!.memoryOffset, at, backend.dataIdMap.get(out.dataId)!.memoryOffset, outer, dim, count, row)
+    kernelsFor(backend.wasm.asm.memory).tk_gather(offsetOf(backend, x), at, offsetOf(backend, out), outer, dim, count, row)
     return out
   }
 }
@@ -372,8 +375,8 @@ function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
     const backend = args.backend as unknown as WasmBackend
     const ra = a.shape.length
     const rb = b.shape.length
-    const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1)
-    const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1)
+    const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2))
+    const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2))
     const sameBatch = a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join()
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return original.kernelFunc(args)
     if (!(sameBatch || (batchA === 1 && ra <= rb) || (batchB === 1 && rb <= ra))) return original.kernelFunc(args)
@@ -384,9 +387,9 @@ function batchMatMul(original: tf.KernelConfig): tf.KernelFunc {
     const outer = (batchA >= batchB ? a : b).shape.slice(0, -2)
     const out = backend.makeOutput([...outer, m, n], 'float32')
     if (m === 0 || n === 0 || outer.some((d) => d === 0)) return out
-    const at = backend.dataIdMap.get(a.dataId)!.memoryOffset
-    const bt = backend.dataIdMap.get(b.dataId)!.memoryOffset
-    const ct = backend.dataIdMap.get(out.dataId)!.memoryOffset
+    const at = offsetOf(backend, a)
+    const bt = offsetOf(backend, b)
+    const ct = offsetOf(backend, out)
     const batch = Math.max(batchA, batchB)
     const threads = Math.min(matMulThreads, Math.floor(m / 4), 2 * batch * m * k * n >= PARALLEL_FLOPS ? Infinity : 1)
     const kernels = kernelsFor(backend.wasm.asm.memory)
