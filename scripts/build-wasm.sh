@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build turnkit's WebAssembly modules. wasm/turnkit-kernels.wasm (and -shared.wasm, for helper threads): the matrix product and transpose turnkit gives
 # TensorFlow.js's wasm backend (native/kernels/, plain C with WebAssembly SIMD, no libc). wasm/turnkit-audio.wasm: libsoxr 0.1.3 (the resampler librosa uses through python-soxr: soxr_hq) and
-# turnkit's STFT kernel on the Ooura FFT libsoxr bundles (also built two frames at a time, native/audio/tk-rdft2.cc), compiled to WebAssembly with Debian's clang, lld and
+# turnkit's STFT kernel on the Ooura FFT libsoxr bundles (also built two frames at a time, native/audio/tk-rdft2.cc) and turnkit's FLAC decoder (native/audio/turnkit-flac.c), compiled to WebAssembly with Debian's clang, lld and
 # wasi-libc, from Debian's source package, with turnkit's entry points (native/audio/turnkit-*.c) and callback
 # tables whose signatures WebAssembly accepts (native/audio/tk-rdft*.c). The result is committed, so a user needs
 # only `npm ci`; this script is how to rebuild it (libsoxr is LGPL-2.1: see native/audio/COPYING.LGPL). Needs
@@ -30,7 +30,7 @@ clang++ --target=wasm32-wasi --sysroot=/usr -I/usr/include/wasm32-wasi -O3 -msim
 clang --target=wasm32-wasi --sysroot=/usr -I/usr/include/wasm32-wasi -L/usr/lib/wasm32-wasi -O3 -msimd128 -DSOXR_LIB \
   -ffile-prefix-map="$S"=libsoxr -ffile-prefix-map="$N"=native/audio -Wl,--strip-debug \
   -I"$N" -I"$S" -mexec-model=reactor -Wl,--no-entry -o "$ROOT/wasm/turnkit-audio.wasm" \
-  "$N/turnkit-soxr.c" "$N/turnkit-stft.c" "$S/soxr.c" "$S/data-io.c" "$S/dbesi0.c" "$S/filter.c" "$N/tk-rdft64.c" \
+  "$N/turnkit-soxr.c" "$N/turnkit-stft.c" "$N/turnkit-flac.c" "$S/soxr.c" "$S/data-io.c" "$S/dbesi0.c" "$S/filter.c" "$N/tk-rdft64.c" \
   "$S/cr.c" "$S/cr32s.c" "$S/pffft32s.c" "$S/util32s.c" "$S/cr64.c" "$WORK/tk-rdft2.o" -lm
 # The kernels run inside tfjs's memory (imported): no libc, no data, no stack, so they touch nothing of tfjs's.
 # The same source again for a shared memory: the helper threads that take a share of a large product run it.

@@ -35,6 +35,7 @@ export { logMelSpectrogram, createLogMel, LOG_MEL_DEFAULTS, type LogMel, type Lo
 export { audioFingerprint, matchFingerprints } from './audio/fingerprint.js'
 export { perceptualHash, hammingDistance } from './image/phash.js'
 export { decodeWithFfmpeg, DECODE_DEFAULTS, type DecodeConfig } from './audio/decode.js'
+export { decodeFlac, type FlacAudio, type FlacResult } from './audio/flac.js'
 export { createTokenizer, TOKENIZER_DEFAULTS, type Tokenizer, type TokenizerConfig } from './text/wordpiece.js'
 export { loadVocab, type Vocab } from './text/vocab.js'
 

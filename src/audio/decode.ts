@@ -1,13 +1,14 @@
 // Audio decoding: any container ffmpeg reads -> mono float32 at the target rate, as librosa.load gives it. A WAV
-// is read in-process (formats/wav.ts) and resampled by libsoxr in WebAssembly (soxr.ts) with librosa's own recipe,
-// so no process is spawned; any other file goes to ffmpeg without a shell, many files to one process
-// (createDecoder), and is resampled the same way. ffmpeg can exit 0 on a truncated file with partial audio, so
+// (formats/wav.ts) or a FLAC (flac.ts) is read in-process and resampled by libsoxr in WebAssembly (soxr.ts) with
+// librosa's own recipe, so no process is spawned; any other file goes to ffmpeg without a shell, many files to
+// one process (createDecoder), and is resampled the same way. ffmpeg can exit 0 on a truncated file with partial audio, so
 // its decoded length is checked against the duration the container promises and against its truncation warnings.
 import { open } from 'node:fs/promises'
 import { ConfigError, resolveConfig, positiveInt, positiveNumber, nonNegativeNumber } from '../config.js'
 import { readWav } from '../formats/wav.js'
 import { captureFfmpeg, captureFfmpegOutputs, type FfmpegBinary } from './ffmpeg.js'
 import { resampleSoxr } from './soxr.js'
+import { decodeFlac, looksLikeFlac } from './flac.js'
 
 export interface DecodeConfig {
   /** Output sample rate in Hz. Default 22,050 (TURN's log-mel rate). */
@@ -123,23 +124,39 @@ function finishFfmpeg(bytes: Uint8Array, stderr: string, containerSeconds: numbe
 }
 
 /**
- * A WAV file decoded in-process (formats/wav.ts) and resampled with libsoxr, as librosa.load reads it with
- * soundfile: the window's frames (only those bytes are read), mixed to mono, then resampled. Null when the file is
- * not a WAV this reader takes whole (another codec, a data chunk longer than the file): ffmpeg then decodes and
- * judges it.
+ * A WAV or FLAC file decoded in-process and resampled with libsoxr, as librosa.load reads it with soundfile: the
+ * window's frames, mixed to mono, then resampled. A WAV (formats/wav.ts) has only the window's bytes read; a FLAC
+ * (flac.ts, lossless: ffmpeg's samples bit for bit) is read whole and decoded up to the window's end. Null when
+ * the file is neither, or not one these readers take (another codec, a data chunk longer than the file, a FLAC
+ * frame that fails its CRC or ends early): ffmpeg then decodes and judges it.
  */
-async function decodeWavInProcess(path: string, startSeconds: number, durationSeconds: number, config: DecodeConfig): Promise<DecodeResult | null> {
+async function decodeInProcess(path: string, startSeconds: number, durationSeconds: number, config: DecodeConfig): Promise<DecodeResult | null> {
   const file = await open(path, 'r').catch(() => null)
   if (file === null) return null // missing or unreadable: ffmpeg says so in its words
   try {
     const fileSize = (await file.stat()).size
     const head = new Uint8Array(Math.min(fileSize, WAV_HEAD_BYTES))
     await file.read(head, 0, head.length, 0)
+    const windowFrames = (rate: number): { first: number; end: number } => ({
+      first: Math.round(startSeconds * rate),
+      end: Math.round(startSeconds * rate) + Math.ceil(durationSeconds * rate),
+    })
+    if (looksLikeFlac(head)) {
+      if (fileSize > FLAC_MAX_BYTES) return null
+      const bytes = new Uint8Array(fileSize)
+      const { bytesRead } = await file.read(bytes, 0, fileSize, 0)
+      if (bytesRead !== fileSize) return null // the file changed under us: let ffmpeg judge it
+      const flac = decodeFlac(bytes, (rate) => windowFrames(rate).end)
+      if (!flac.ok) return null
+      const { first } = windowFrames(flac.audio.sampleRate)
+      const samples = resampleSoxr(flac.audio.samples.subarray(Math.min(first, flac.audio.samples.length)), flac.audio.sampleRate, config.sampleRate)
+      return { ok: true, samples, containerSeconds: flac.audio.frames / flac.audio.sampleRate }
+    }
     const header = readWav(head, { maxFrames: 0, fileSize })
     if (!header.ok) return null
     const { sampleRate: rate, dataOffset, blockAlign } = header.audio
-    const first = Math.round(startSeconds * rate)
-    const frames = Math.min(header.audio.frames, first + Math.ceil(durationSeconds * rate))
+    const { first, end } = windowFrames(rate)
+    const frames = Math.min(header.audio.frames, end)
     const bytes = new Uint8Array(dataOffset + frames * blockAlign)
     const { bytesRead } = await file.read(bytes, 0, bytes.length, 0)
     if (bytesRead !== bytes.length) return null // the file changed under us: let ffmpeg judge it
@@ -151,6 +168,9 @@ async function decodeWavInProcess(path: string, startSeconds: number, durationSe
     await file.close()
   }
 }
+
+/** A FLAC larger than this is left to ffmpeg, which reads only the window's part (this reader reads it whole). */
+const FLAC_MAX_BYTES = 256 * 1024 * 1024
 
 /** Bytes read to find a WAV's fmt and data chunks (metadata chunks before them are rarely larger). */
 const WAV_HEAD_BYTES = 65_536
@@ -184,7 +204,7 @@ export type Decoder = (absolutePath: string, window?: DecodeWindow) => Promise<D
 export const DECODE_BATCH = 16
 
 /**
- * The decoder the pipelines use. A WAV it can read whole is decoded in-process (no process at all). Every other
+ * The decoder the pipelines use. A WAV or FLAC it can read is decoded in-process (no process at all). Every other
  * file goes to ffmpeg, and the requests waiting when a run starts (up to `maxBatch`) share one ffmpeg process with
  * one input and one output pipe each, so every file has its own decoder chain, and its samples are the bytes a
  * process of its own gives: the spawn (which blocks a worker thread for milliseconds) is paid once per batch. Only clean results are taken from a shared run: when ffmpeg fails, prints a warning
@@ -240,7 +260,7 @@ export function createDecoder(config: DecodeConfig, ffmpeg: FfmpegBinary, { maxB
 
   return async (absolutePath, window = {}) => {
     const { startSeconds, durationSeconds } = checkedWindow(window, config)
-    const inProcess = await decodeWavInProcess(absolutePath, startSeconds, durationSeconds, config)
+    const inProcess = await decodeInProcess(absolutePath, startSeconds, durationSeconds, config)
     if (inProcess !== null) return inProcess
     return await new Promise<DecodeResult>((resolve, reject) => {
       queue.push({ path: absolutePath, startSeconds, durationSeconds, resolve, reject })

@@ -1,6 +1,6 @@
-// wasm/turnkit-audio.wasm, loaded once per thread: libsoxr (soxr.ts) and the STFT power kernel (log-mel.ts),
-// built by scripts/build-wasm.sh from Debian's libsoxr source and native/audio/. WebAssembly's floats are
-// IEEE without fast-math, so every machine computes the same bits.
+// wasm/turnkit-audio.wasm, loaded once per thread: libsoxr (soxr.ts), the STFT power kernel (log-mel.ts) and the
+// FLAC decoder (flac.ts), built by scripts/build-wasm.sh from Debian's libsoxr source and native/audio/.
+// WebAssembly's floats are IEEE without fast-math, so every machine computes the same bits.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { packageRoot } from '../config.js'
@@ -17,6 +17,8 @@ export interface AudioWasm {
   tk_stft_power(stft: number, samples: number, length: number, power: number): number
   tk_mel_new(weights: number, mels: number, bins: number): number
   tk_mel_apply(mel: number, power: number, frames: number, out: number): void
+  tk_flac_info(input: number, length: number, info: number): number
+  tk_flac_decode(input: number, length: number, frames: number, out: number): number
 }
 
 let loaded: AudioWasm | undefined

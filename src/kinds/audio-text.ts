@@ -61,7 +61,8 @@ export function resolveAudioSettings(
     sampleRate: decode.sampleRate,
     resampler: SOXR_BUILD, // libsoxr's HQ recipe, as librosa's default res_type soxr_hq
     downmix: 'mean',
-    // WAV is read in-process (formats/wav.ts); every other container by ffmpeg, whose version changes bytes.
+    // WAV is read in-process (formats/wav.ts); every other container by ffmpeg, whose version changes bytes. FLAC
+    // is read in-process too (audio/flac.ts) but is lossless: its samples are ffmpeg's bit for bit, so no entry.
     decoder: { wav: 'turnkit', other: ffmpeg.version },
     nFft: logMel.nFft,
     hopLength: logMel.hopLength,

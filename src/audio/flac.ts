@@ -1,0 +1,69 @@
+// FLAC read in-process by turnkit's decoder in wasm/turnkit-audio.wasm (native/audio/turnkit-flac.c): native FLAC
+// streams of 4 to 24 bits and 1 to 8 channels, every frame's CRCs checked, decoded straight to mono float32 as
+// librosa.load reads a FLAC through soundfile (int / 2^(bits-1), then the float32 mean of the channels). FLAC is
+// lossless, so these are the samples ffmpeg and libsndfile give, bit for bit (test/decode.test.ts). Anything the
+// decoder does not take is not read here: `decodeFlac` says why, and the caller hands the file to ffmpeg.
+import { audioWasm } from './wasm.js'
+
+/** A FLAC stream decoded (up to a limit) and mixed to mono. */
+export interface FlacAudio {
+  sampleRate: number
+  channels: number
+  bitsPerSample: number
+  /** samples per channel in the stream (STREAMINFO's total), even when fewer were decoded */
+  frames: number
+  /** mono float32, the first min(frames, limit) of them */
+  samples: Float32Array
+}
+
+export type FlacResult = { ok: true; audio: FlacAudio } | { ok: false; reason: string }
+
+/** The decoder's error codes (turnkit-flac.c), in words. */
+const REASONS: Record<number, string> = {
+  [-1]: 'not a native FLAC stream',
+  [-2]: 'a FLAC stream this decoder does not take (no STREAMINFO, an unknown length or more than 24 bits)',
+  [-3]: 'a frame this decoder cannot read (lost sync, a reserved code, or a format unlike STREAMINFO)',
+  [-4]: 'a CRC mismatch',
+  [-5]: 'the stream ends before its STREAMINFO length',
+  [-6]: 'out of memory',
+}
+
+/** The zero bytes the decoder's bit reader may look ahead past the end (TK_FLAC_PADDING). */
+const PADDING = 16
+
+/** Whether `head` (a file's first bytes) starts like a FLAC file: the marker, or an ID3v2 tag that may precede it. */
+export const looksLikeFlac = (head: Uint8Array): boolean =>
+  head.length >= 4 && ((head[0] === 0x66 && head[1] === 0x4c && head[2] === 0x61 && head[3] === 0x43) || (head[0] === 0x49 && head[1] === 0x44 && head[2] === 0x33))
+
+/**
+ * Decode the FLAC file `bytes` to mono float32: the first `limit(sampleRate)` samples (default all).
+ * Never throws for bad input: returns `{ ok: false }` with a reason.
+ */
+export function decodeFlac(bytes: Uint8Array, limit: (sampleRate: number) => number = () => Infinity): FlacResult {
+  const e = audioWasm()
+  const input = e.tk_alloc(bytes.length + PADDING)
+  const info = e.tk_alloc(20)
+  let output = 0
+  try {
+    if (input === 0 || info === 0) return { ok: false, reason: REASONS[-6]! }
+    const heap = new Uint8Array(e.memory.buffer)
+    heap.set(bytes, input)
+    heap.fill(0, input + bytes.length, input + bytes.length + PADDING)
+    const header = e.tk_flac_info(input, bytes.length, info)
+    if (header < 0) return { ok: false, reason: REASONS[header] ?? `error ${header}` }
+    const [sampleRate, channels, bitsPerSample, totalLow, totalHigh] = new Uint32Array(e.memory.buffer, info, 5)
+    const frames = totalHigh! * 2 ** 32 + totalLow!
+    const wanted = Math.max(0, Math.min(frames, Math.floor(limit(sampleRate!))))
+    if (wanted > 2 ** 31 - 1) return { ok: false, reason: `${frames} samples per channel: more than this decoder takes at once` }
+    output = e.tk_alloc(Math.max(4, wanted * 4))
+    if (output === 0) return { ok: false, reason: REASONS[-6]! }
+    const decoded = e.tk_flac_decode(input, bytes.length, wanted, output)
+    if (decoded < 0) return { ok: false, reason: REASONS[decoded] ?? `error ${decoded}` }
+    const samples = new Float32Array(e.memory.buffer, output, decoded).slice()
+    return { ok: true, audio: { sampleRate: sampleRate!, channels: channels!, bitsPerSample: bitsPerSample!, frames, samples } }
+  } finally {
+    e.tk_free(input)
+    e.tk_free(info)
+    if (output !== 0) e.tk_free(output)
+  }
+}
