@@ -98,9 +98,13 @@ function checkedWindow(window: DecodeWindow, config: DecodeConfig): { startSecon
   return { startSeconds, durationSeconds }
 }
 
-/** ffmpeg's input options for one file: the window's start as an input seek, then the file. */
+/**
+ * ffmpeg's input options for one file: one decoding thread, the window's start as an input seek, then the file.
+ * Audio decoders gain nothing from threads, and their setup and hand-offs cost CPU (with one thread for each
+ * decoder and encoder, measured: 13.4 -> 10.3 ms for a 10 s AAC clip alone, 14.6 -> 11.8 ms each in a run of 16).
+ */
 function inputArgs(path: string, startSeconds: number): string[] {
-  return [...(startSeconds > 0 ? ['-accurate_seek', '-ss', String(startSeconds)] : []), '-i', path]
+  return ['-threads', '1', ...(startSeconds > 0 ? ['-accurate_seek', '-ss', String(startSeconds)] : []), '-i', path]
 }
 
 /**
@@ -109,7 +113,7 @@ function inputArgs(path: string, startSeconds: number): string[] {
  * samples start 4-byte aligned (at byte 68) and are read in place rather than copied.
  */
 function outputArgs(input: number, durationSeconds: number, target: string): string[] {
-  return ['-map', `${input}:a:0`, '-t', String(durationSeconds), '-c:a', 'pcm_f32le', '-fflags', '+bitexact', '-f', 'wav', target]
+  return ['-map', `${input}:a:0`, '-t', String(durationSeconds), '-threads', '1', '-c:a', 'pcm_f32le', '-fflags', '+bitexact', '-f', 'wav', target]
 }
 
 /** The most output bytes kept: a float32 WAV of 8 channels at up to 192 kHz, for the window plus a second. */
