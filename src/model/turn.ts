@@ -323,65 +323,83 @@ export class TurnModel {
    * the batch: how the paper's batch of 64 fits the wasm backend's 4 GiB heap.
    */
   trainingGradients(batch: TurnBatch, { microBatch }: { microBatch?: number | null } = {}): TrainingGradients {
+    const plan = this.planSlices(batch, microBatch ?? null)
+    if (plan === null) return this.sliceGradients(batch, undefined)
+    const cache = this.contrastCache(plan.slices.map((slice) => this.pooledIntermediate(slice)))
+    const step = new GradientSum(this.config)
+    plan.slices.forEach((slice, k) => {
+      const part = plan.part(k, cache)
+      const out = this.sliceGradients(slice, part)
+      tf.dispose([part.contrastGrads.text, part.contrastGrads.audio])
+      step.add(out)
+    })
+    const result = step.finish(cache.contrast)
+    tf.dispose([cache.text, cache.audio])
+    plan.dispose()
+    return result
+  }
+
+  /**
+   * The micro-batches of a step (trainingGradients): ceil(max(B, B2) / microBatch) slices, at most min(B, B2), or
+   * null for one; with each slice's share of the whole batch's means. Caller disposes the plan.
+   */
+  planSlices(batch: TurnBatch, microBatch: number | null, atLeast = 1): SlicePlan | null {
     const bs = batch.source.tokens.shape[0]
     const bm = batch.intermediate.tokens.shape[0]
-    const parts = microBatch == null ? 1 : Math.min(bs, bm, Math.ceil(Math.max(bs, bm) / microBatch))
-    if (parts <= 1) return this.partGradients(batch, undefined)
-
+    const parts = Math.min(bs, bm, Math.max(atLeast, microBatch == null ? 1 : Math.ceil(Math.max(bs, bm) / microBatch)))
+    if (parts <= 1) return null
     const cut = (n: number, k: number): [number, number] => [Math.floor((k * n) / parts), Math.floor(((k + 1) * n) / parts)]
     const slices = Array.from({ length: parts }, (_, k) => sliceBatch(batch, cut(bs, k), cut(bm, k)))
     const c = this.config
-    // Pass 1, no tape: t̄ᵐ and āᵐ of every intermediate item, then InfoNCE and its gradient to them.
-    const pooled = slices.map((slice) =>
-      tf.tidy(() => [this.textStates(slice.intermediate.tokens).pooled, this.audioPooled(this.normalizedLogMel(slice.intermediate.logMel))]),
-    )
-    const contrastOf = (t: tf.Tensor, a: tf.Tensor): tf.Scalar => infoNceLoss(t as tf.Tensor2D, a as tf.Tensor2D, c.contrastTemperature, c.contrastSymmetric)
-    const [contrast, gradText, gradAudio] = tf.tidy(() => {
-      const text = tf.concat(pooled.map(([t]) => t!), 0)
-      const audio = tf.concat(pooled.map(([, a]) => a!), 0)
-      const [gt, ga] = tf.grads(contrastOf)([text, audio])
-      return [contrastOf(text, audio), gt!, ga!]
-    })
-    tf.dispose(pooled.flat())
-
     // Denominators of the whole batch's means, to weight each slice's.
     const targets = (b: TurnBatch): number => countTextTargets(b.source.tokens, b.source.textMask, c.padId) + countTextTargets(b.intermediate.tokens, b.intermediate.textMask, c.padId)
     const allTargets = targets(batch)
     const allAudio = Math.max(1, tf.tidy(() => tf.sum(batch.intermediate.audioMask).dataSync()[0] as number))
-    const grads: Record<string, tf.Tensor> = {}
-    const sums = Object.fromEntries(LOSS_TERMS.map((k) => [k, 0])) as Record<LossTerm, number>
-    const assignments: CodebookAssignments[] = []
-    slices.forEach((slice, k) => {
+    const weights = slices.map((slice, k) => {
       const [m0, m1] = cut(bm, k)
       const sliceS = slice.source.tokens.shape[0]
       const sliceM = m1 - m0
-      const part: BatchPart = {
-        weights: {
-          source: sliceS / bs,
-          text: allTargets === 0 ? 0 : targets(slice) / allTargets,
-          audio: tf.tidy(() => tf.sum(slice.intermediate.audioMask).dataSync()[0] as number) / allAudio,
-          code: (sliceS + 2 * sliceM) / (bs + 2 * bm),
-        },
-        contrastGrads: { text: tf.slice(gradText, m0, sliceM) as tf.Tensor2D, audio: tf.slice(gradAudio, m0, sliceM) as tf.Tensor2D },
+      return {
+        source: sliceS / bs,
+        text: allTargets === 0 ? 0 : targets(slice) / allTargets,
+        audio: tf.tidy(() => tf.sum(slice.intermediate.audioMask).dataSync()[0] as number) / allAudio,
+        code: (sliceS + 2 * sliceM) / (bs + 2 * bm),
       }
-      const out = this.partGradients(slice, part)
-      tf.dispose([part.contrastGrads.text, part.contrastGrads.audio])
-      for (const [name, grad] of Object.entries(out.grads)) {
-        const before = grads[name]
-        grads[name] = before === undefined ? grad : tf.add(before, grad)
-        if (before !== undefined) tf.dispose([before, grad])
-      }
-      for (const term of LOSS_TERMS) sums[term] += out.losses[term]
-      assignments.push(...out.assignments)
     })
-    tf.dispose([gradText, gradAudio, ...slices.flatMap((s) => [...Object.values(s.source), ...Object.values(s.intermediate)])])
-    sums.contrast = contrast.dataSync()[0] as number
-    contrast.dispose()
-    sums.total = sums.loc + c.lambdaCode * sums.code + c.lambdaRecon * (sums.reconAudio + sums.reconText) + c.lambdaContrast * sums.contrast
-    return { grads, losses: sums, assignments }
+    return {
+      slices,
+      weights,
+      part: (k, cache) => {
+        const [m0, m1] = cut(bm, k)
+        return { weights: weights[k]!, contrastGrads: { text: tf.slice(cache.text, m0, m1 - m0) as tf.Tensor2D, audio: tf.slice(cache.audio, m0, m1 - m0) as tf.Tensor2D } }
+      },
+      dispose: () => tf.dispose(slices.flatMap((s) => [...Object.values(s.source), ...Object.values(s.intermediate)])),
+    }
   }
 
-  private partGradients(batch: TurnBatch, part: BatchPart | undefined): TrainingGradients {
+  /** Pass 1 of a micro-batched step, no tape: t̄ᵐ and āᵐ of a slice's intermediate items. Caller disposes. */
+  pooledIntermediate(slice: TurnBatch): [tf.Tensor2D, tf.Tensor2D] {
+    return tf.tidy(() => [this.textStates(slice.intermediate.tokens).pooled, this.audioPooled(this.normalizedLogMel(slice.intermediate.logMel))])
+  }
+
+  /** The whole batch's InfoNCE from every slice's pass 1 (in slice order) and its gradient to t̄ᵐ and āᵐ; disposes `pooled`. */
+  contrastCache(pooled: [tf.Tensor2D, tf.Tensor2D][]): ContrastCache {
+    const c = this.config
+    const contrastOf = (t: tf.Tensor, a: tf.Tensor): tf.Scalar => infoNceLoss(t as tf.Tensor2D, a as tf.Tensor2D, c.contrastTemperature, c.contrastSymmetric)
+    const [contrast, text, audio] = tf.tidy(() => {
+      const t = tf.concat(pooled.map(([x]) => x), 0)
+      const a = tf.concat(pooled.map(([, x]) => x), 0)
+      const [gt, ga] = tf.grads(contrastOf)([t, a])
+      return [contrastOf(t, a), gt!, ga!]
+    })
+    tf.dispose(pooled.flat())
+    const value = contrast.dataSync()[0] as number
+    contrast.dispose()
+    return { contrast: value, text: text as tf.Tensor2D, audio: audio as tf.Tensor2D }
+  }
+
+  /** Gradients and loss values of one slice (or, without `part`, of the whole batch). */
+  sliceGradients(batch: TurnBatch, part: BatchPart | undefined): TrainingGradients {
     let losses = {} as Record<LossTerm, number>
     let assignments: CodebookAssignments[] = []
     const named = [...this.trainableParameters]
@@ -438,6 +456,53 @@ export class TurnModel {
 
   private checkLength(what: string, got: number, expected: number): void {
     if (got !== expected) throw new Error(`model: ${what} = ${got}, config expects ${expected}`)
+  }
+}
+
+/** The micro-batches of one step and their shares (TurnModel.planSlices). */
+export interface SlicePlan {
+  slices: TurnBatch[]
+  weights: BatchPart['weights'][]
+  /** Slice k's share, with its rows of the contrast gradient (new tensors: caller disposes them). */
+  part(k: number, cache: ContrastCache): BatchPart
+  dispose(): void
+}
+
+/** The whole batch's InfoNCE value and its gradient to t̄ᵐ and āᵐ (GradCache's cache). Caller disposes the tensors. */
+export interface ContrastCache {
+  contrast: number
+  text: tf.Tensor2D
+  audio: tf.Tensor2D
+}
+
+/**
+ * The sum of the slices' gradients and loss values, added in slice order (so every way of computing the slices
+ * gives the same bits), and the step's result.
+ */
+export class GradientSum {
+  private readonly grads: Record<string, tf.Tensor> = {}
+  private readonly sums = Object.fromEntries(LOSS_TERMS.map((k) => [k, 0])) as Record<LossTerm, number>
+  private readonly assignments: CodebookAssignments[] = []
+  constructor(private readonly config: TurnConfig) {}
+
+  /** Adds the next slice's result (and disposes its gradients). */
+  add(out: TrainingGradients): void {
+    for (const [name, grad] of Object.entries(out.grads)) {
+      const before = this.grads[name]
+      this.grads[name] = before === undefined ? grad : tf.add(before, grad)
+      if (before !== undefined) tf.dispose([before, grad])
+    }
+    for (const term of LOSS_TERMS) this.sums[term] += out.losses[term]
+    this.assignments.push(...out.assignments)
+  }
+
+  /** The step's gradients, with the real InfoNCE value and the total it gives. */
+  finish(contrast: number): TrainingGradients {
+    const c = this.config
+    const sums = this.sums
+    sums.contrast = contrast
+    sums.total = sums.loc + c.lambdaCode * sums.code + c.lambdaRecon * (sums.reconAudio + sums.reconText) + c.lambdaContrast * sums.contrast
+    return { grads: this.grads, losses: sums, assignments: this.assignments }
   }
 }
 
