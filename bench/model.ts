@@ -12,18 +12,22 @@ import { selectBackend } from '../src/model/backend.js'
 import { setMatMulThreads } from '../src/model/wasm-kernels.js'
 import { resolveTurnConfig, type TurnConfig, type TurnPreset } from '../src/model/config.js'
 import { createTurn } from '../src/model/turn.js'
-import { disposeBatch, plainSgdStep, syntheticBatch } from '../src/model/synthetic.js'
+import { applySgd, disposeBatch, plainSgdStep, syntheticBatch } from '../src/model/synthetic.js'
+import { ModelReplicas } from '../src/model/replicas.js'
 
 /** Mean ms per train step of `preset` (with `overrides`) at the given batch sizes, after `warmup` unmeasured steps. */
-export async function timeSteps(preset: TurnPreset, sourceSize: number, intermediateSize: number, warmup: number, steps: number, microBatch: number | null = null, overrides: Partial<TurnConfig> = {}): Promise<number> {
+export async function timeSteps(preset: TurnPreset, sourceSize: number, intermediateSize: number, warmup: number, steps: number, microBatch: number | null = null, overrides: Partial<TurnConfig> = {}, replicas = 1): Promise<number> {
   const config: TurnConfig = resolveTurnConfig(overrides, preset)
   const model = createTurn(config, { seed: 1 })
   const batch = syntheticBatch(config, { sourceSize, intermediateSize, seed: 2 })
-  const step = (seed: number): void => void plainSgdStep(model, batch, 1e-4, seed, { microBatch })
-  for (let i = 0; i < warmup; i++) step(i)
+  const pool = replicas > 1 ? await ModelReplicas.start(model, replicas) : null
+  const step = async (seed: number): Promise<void> =>
+    void (pool === null ? plainSgdStep(model, batch, 1e-4, seed, { microBatch }) : applySgd(model, await pool.trainingGradients(batch, { microBatch }), 1e-4, seed))
+  for (let i = 0; i < warmup; i++) await step(i)
   const start = performance.now()
-  for (let i = 0; i < steps; i++) step(warmup + i)
+  for (let i = 0; i < steps; i++) await step(warmup + i)
   const ms = (performance.now() - start) / steps
+  await pool?.close()
   disposeBatch(batch)
   model.dispose()
   return ms
@@ -60,7 +64,7 @@ export async function benchModel(): Promise<Record<string, number | string>> {
   return out
 }
 
-/** One timed train-step case (bench/reference.ts); threads: the wasm backend's matrix-product threads. */
+/** One timed train-step case (bench/reference.ts); threads: the wasm backend's matrix-product threads; replicas: data-parallel replicas (ModelReplicas), each on one thread. */
 export interface StepCase {
   preset: TurnPreset
   overrides: Partial<TurnConfig>
@@ -68,6 +72,7 @@ export interface StepCase {
   micro: number | null
   steps: number
   threads: number
+  replicas?: number
 }
 
 /**
@@ -87,6 +92,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const c = JSON.parse(process.argv[step + 1]!) as StepCase
     const { name } = await selectBackend({ log: () => {} })
     if (name === 'wasm') setMatMulThreads(c.threads)
-    console.log(JSON.stringify({ ms: await timeSteps(c.preset, c.batch, c.batch, 1, c.steps, c.micro, c.overrides) }))
+    console.log(JSON.stringify({ ms: await timeSteps(c.preset, c.batch, c.batch, 1, c.steps, c.micro, c.overrides, c.replicas ?? 1) }))
   }
 }

@@ -122,6 +122,12 @@ async function benchTrainSteps(python: string): Promise<Record<string, number | 
       out[`${key}.turnkit${threads}ThreadMs`] = round(ours, 1)
       out[`${key}.torch${threads}ThreadMs`] = round(torchMs, 1)
       out[`${key}.slowdown${threads}Thread`] = round(ours / torchMs)
+      if (threads === 2) {
+        // The other way to use both cores: two data-parallel replicas of the model, each on one thread.
+        const replicas = timeStepsInItsOwnProcess({ preset: c.preset, overrides: c.overrides, batch: c.batch, micro: c.micro, steps: c.steps, threads: 1, replicas: 2 })
+        out[`${key}.turnkit2ReplicasMs`] = round(replicas, 1)
+        out[`${key}.slowdown2Replicas`] = round(replicas / torchMs)
+      }
     }
   }
   return out

@@ -100,6 +100,19 @@ describe('turnkit train', () => {
     }
   })
 
+  it('--replicas 2 takes exactly the steps of its micro-batches on one thread, every loss bit for bit', async () => {
+    const parallel = join(work, 'replicas')
+    const args = trainArgs(parallel).map((a) => (a === '7' ? '1' : a))
+    const run = await runCli([...args, '--micro-batch', '2', '--replicas', '2'], CPU)
+    assert.equal(run.code, 0, run.stderr)
+    assert.match(run.stderr, /2 replicas of the model \(worker threads\), one per core/)
+    const config = JSON.parse(await readFile(join(parallel, 'config.json'), 'utf8')) as { train: { replicas: number } }
+    assert.equal(config.train.replicas, 2)
+    const want = await turnLosses(join(work, 'micro')) // the test above: --micro-batch 2 on one thread
+    assert.equal(want.length, 4)
+    assert.deepEqual(await turnLosses(parallel), want)
+  })
+
   it('skips the update on a non-finite loss and stops after --max-non-finite in a row', async () => {
     const out = join(work, 'diverged')
     // lr 1e30 sends the weights to infinity after the first update: every later loss is NaN.

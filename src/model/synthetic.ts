@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { seededRandom } from '../random.js'
 import type { TurnConfig } from './config.js'
-import { reconstructionMasks, type TurnBatch, type TurnModel } from './turn.js'
+import { reconstructionMasks, type TrainingGradients, type TurnBatch, type TurnModel } from './turn.js'
 
 /**
  * A TurnBatch with `sourceSize` and `intermediateSize` items: images uniform in [0, 1], texts of 3..textLength
@@ -66,7 +66,11 @@ export function disposeBatch(batch: TurnBatch): void {
  * without the trainer's AdamW. Returns the step's loss values.
  */
 export function plainSgdStep(model: TurnModel, batch: TurnBatch, lr: number, seed: number, { microBatch = null }: { microBatch?: number | null } = {}): Record<string, number> {
-  const { grads, losses, assignments } = model.trainingGradients(batch, { microBatch })
+  return applySgd(model, model.trainingGradients(batch, { microBatch }), lr, seed)
+}
+
+/** plainSgdStep's update from gradients computed elsewhere (ModelReplicas); disposes them, returns the losses. */
+export function applySgd(model: TurnModel, { grads, losses, assignments }: TrainingGradients, lr: number, seed: number): Record<string, number> {
   tf.tidy(() => {
     for (const [name, grad] of Object.entries(grads)) {
       const variable = model.parameters.get(name)!

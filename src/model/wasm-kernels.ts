@@ -82,6 +82,9 @@ export function setMatMulThreads(threads: number): void {
   matMulThreads = matMulThreadsFrom({ TURNKIT_MATMUL_THREADS: String(threads) })
 }
 
+/** The threads large products use now (setMatMulThreads). */
+export const getMatMulThreads = (): number => matMulThreads
+
 // Below this many floating-point operations (2 per multiply-add; 3e7 is ~0.5 ms on one core) a product stays on one
 // thread: copying operands and waking a helper (tens of microseconds, more when the other core is busy) costs about
 // what it saves. Measured on the demo model (60 steps, medians of steps 20-60): split from 4e6 its step was 12%

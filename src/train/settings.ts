@@ -16,6 +16,10 @@ export interface TrainSettings {
   /** Items of each domain per forward/backward pass; the step's gradient is the sum over slices and equals the
    *  whole batch's (TurnModel.trainingGradients). null = the whole batch at once. Memory follows the slice. */
   microBatch: number | null
+  /** Data-parallel replicas of the model, one per core (ModelReplicas: worker threads, each its own backend). The
+   *  step's bits are those of the same micro-batches on one thread; without microBatch the batch is cut into
+   *  one slice per replica. 1 = this thread only (its large products may still use TURNKIT_MATMUL_THREADS). */
+  replicas: number
   seed: number
   peakLr: number
   classifierLr: number
@@ -43,6 +47,7 @@ export const TRAIN_DEFAULTS: TrainSettings = {
   sourceBatch: 64,
   intermediateBatch: null,
   microBatch: null,
+  replicas: 1,
   seed: 0,
   peakLr: 1e-4,
   classifierLr: 1e-4,
@@ -70,6 +75,7 @@ export function resolveTrainSettings(overrides: Partial<TrainSettings>): TrainSe
     sourceBatch: positiveInt,
     intermediateBatch: countOrNull,
     microBatch: countOrNull,
+    replicas: positiveInt,
     seed: (v) => (Number.isInteger(v) && v >= 0 ? undefined : 'must be an integer >= 0'),
     peakLr: (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? undefined : 'must be a number > 0'),
     classifierLr: (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? undefined : 'must be a number > 0'),

@@ -16,6 +16,8 @@ import { resolveLocation } from '../dataset/storage.js'
 import type { DataSettings } from '../dataset/cache.js'
 import { resolveTurnConfig, maskRatioAt, type TurnConfig } from '../model/config.js'
 import { createTurn, reconstructionMasks, type TurnModel, type LossTerm, type TurnBatch } from '../model/turn.js'
+import { ModelReplicas } from '../model/replicas.js'
+import { getMatMulThreads, setMatMulThreads } from '../model/wasm-kernels.js'
 import type { Manifest } from '../dataset/manifest.js'
 import { hashSeed } from '../random.js'
 import { checkDatasetDir } from './compat.js'
@@ -186,6 +188,27 @@ export async function fitTurn(
   callbacks: FitCallbacks,
   log: (line: string) => void,
 ): Promise<void> {
+  // Runs stored before replicas existed have no such setting: one thread, as they ran.
+  const replicaCount = config.train.replicas ?? 1
+  if (replicaCount === 1) return await fitTurnSteps({ model, optimizer, producer, state, config, vocab }, null, callbacks, log)
+  const replicas = await ModelReplicas.start(model, replicaCount)
+  const threads = getMatMulThreads()
+  setMatMulThreads(1) // every core runs a replica: a product split over helper threads would only contend with them
+  log(`train: ${replicaCount} replicas of the model (worker threads), one per core`)
+  try {
+    await fitTurnSteps({ model, optimizer, producer, state, config, vocab }, replicas, callbacks, log)
+  } finally {
+    setMatMulThreads(threads)
+    await replicas.close()
+  }
+}
+
+async function fitTurnSteps(
+  { model, optimizer, producer, state, config, vocab }: { model: TurnModel; optimizer: AdamW; producer: BatchProducer; state: TrainState; config: RunConfig; vocab: VocabMap | null },
+  replicas: ModelReplicas | null,
+  callbacks: FitCallbacks,
+  log: (line: string) => void,
+): Promise<void> {
   const { model: modelConfig, train: settings } = config
   const { stepsPerEpoch, scheduledSteps, lastStep } = turnSchedule(config)
   const params = model.trainableParameters
@@ -196,7 +219,8 @@ export async function fitTurn(
     const step = state.step
     const epoch = Math.floor(step / stepsPerEpoch)
     const { inputs, tensors } = batchTensors(batch, { config: modelConfig, vocab, seed: settings.seed, step, scheduledSteps })
-    const { grads, losses, assignments } = model.trainingGradients(inputs, { microBatch: settings.microBatch ?? null })
+    const microBatch = settings.microBatch ?? null
+    const { grads, losses, assignments } = replicas === null ? model.trainingGradients(inputs, { microBatch }) : await replicas.trainingGradients(inputs, { microBatch })
     const finite = Object.values(losses).every(Number.isFinite)
     const lr = learningRateAt(step, { peakLr: settings.peakLr, warmupSteps: stepsPerEpoch, totalSteps: scheduledSteps })
     if (finite) {
