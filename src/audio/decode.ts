@@ -8,7 +8,7 @@ import { ConfigError, resolveConfig, positiveInt, positiveNumber, nonNegativeNum
 import { readWav } from '../formats/wav.js'
 import { captureFfmpeg, captureFfmpegOutputs, type FfmpegBinary } from './ffmpeg.js'
 import { resampleSoxr } from './soxr.js'
-import { decodeFlac, looksLikeFlac } from './flac.js'
+import { decodeFlacResampled, looksLikeFlac } from './flac.js'
 
 export interface DecodeConfig {
   /** Output sample rate in Hz. Default 22,050 (TURN's log-mel rate). */
@@ -150,11 +150,9 @@ async function decodeInProcess(path: string, startSeconds: number, durationSecon
       const bytes = new Uint8Array(fileSize)
       const { bytesRead } = await file.read(bytes, 0, fileSize, 0)
       if (bytesRead !== fileSize) return null // the file changed under us: let ffmpeg judge it
-      const flac = decodeFlac(bytes, (rate) => windowFrames(rate).end)
+      const flac = decodeFlacResampled(bytes, windowFrames, config.sampleRate)
       if (!flac.ok) return null
-      const { first } = windowFrames(flac.audio.sampleRate)
-      const samples = resampleSoxr(flac.audio.samples.subarray(Math.min(first, flac.audio.samples.length)), flac.audio.sampleRate, config.sampleRate)
-      return { ok: true, samples, containerSeconds: flac.audio.frames / flac.audio.sampleRate }
+      return { ok: true, samples: flac.audio.samples, containerSeconds: flac.audio.frames / flac.audio.sampleRate }
     }
     const header = readWav(head, { maxFrames: 0, fileSize })
     if (!header.ok) return null

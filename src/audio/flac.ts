@@ -4,6 +4,7 @@
 // lossless, so these are the samples ffmpeg and libsndfile give, bit for bit (test/decode.test.ts). Anything the
 // decoder does not take is not read here: `decodeFlac` says why, and the caller hands the file to ffmpeg.
 import { audioWasm } from './wasm.js'
+import { resampleSoxrInWasm } from './soxr.js'
 
 /** A FLAC stream decoded (up to a limit) and mixed to mono. */
 export interface FlacAudio {
@@ -12,7 +13,7 @@ export interface FlacAudio {
   bitsPerSample: number
   /** samples per channel in the stream (STREAMINFO's total), even when fewer were decoded */
   frames: number
-  /** mono float32, the first min(frames, limit) of them */
+  /** mono float32: the first min(frames, limit) samples (decodeFlac), or the window resampled (decodeFlacResampled) */
   samples: Float32Array
 }
 
@@ -40,8 +41,33 @@ export const looksLikeFlac = (head: Uint8Array): boolean =>
  * Never throws for bad input: returns `{ ok: false }` with a reason.
  */
 export function decodeFlac(bytes: Uint8Array, limit: (sampleRate: number) => number = () => Infinity): FlacResult {
+  return withDecodedFlac(bytes, limit, (output, decoded) => new Float32Array(audioWasm().memory.buffer, output, decoded).slice())
+}
+
+/**
+ * decodeFlac's samples from frame `window(rate).first` to `window(rate).end`, resampled to `outRate` by libsoxr
+ * (soxr.ts) where the decoder left them, in the module's memory: what decode.ts needs, without copying the
+ * decoded samples out and back in.
+ */
+export function decodeFlacResampled(bytes: Uint8Array, window: (sampleRate: number) => { first: number; end: number }, outRate: number): FlacResult {
+  let first = 0
+  return withDecodedFlac(
+    bytes,
+    (rate) => {
+      first = window(rate).first
+      return window(rate).end
+    },
+    (output, decoded, rate) => {
+      const from = Math.min(first, decoded)
+      return resampleSoxrInWasm(output + 4 * from, decoded - from, rate, outRate)
+    },
+  )
+}
+
+/** Decodes into the module's memory and hands `use` the output's byte offset, its sample count and the rate. */
+function withDecodedFlac(bytes: Uint8Array, limit: (sampleRate: number) => number, use: (output: number, decoded: number, sampleRate: number) => Float32Array): FlacResult {
   const e = audioWasm()
-  const input = e.tk_alloc(bytes.length + PADDING)
+  let input = e.tk_alloc(bytes.length + PADDING)
   const info = e.tk_alloc(20)
   let output = 0
   try {
@@ -59,10 +85,13 @@ export function decodeFlac(bytes: Uint8Array, limit: (sampleRate: number) => num
     if (output === 0) return { ok: false, reason: REASONS[-6]! }
     const decoded = e.tk_flac_decode(input, bytes.length, wanted, output)
     if (decoded < 0) return { ok: false, reason: REASONS[decoded] ?? `error ${decoded}` }
-    const samples = new Float32Array(e.memory.buffer, output, decoded).slice()
+    // The input is not needed any more: give its memory back before `use` allocates (a large file's is large).
+    e.tk_free(input)
+    input = 0
+    const samples = use(output, decoded, sampleRate!)
     return { ok: true, audio: { sampleRate: sampleRate!, channels: channels!, bitsPerSample: bitsPerSample!, frames, samples } }
   } finally {
-    e.tk_free(input)
+    if (input !== 0) e.tk_free(input)
     e.tk_free(info)
     if (output !== 0) e.tk_free(output)
   }

@@ -18,17 +18,31 @@ export const SOXR_BUILD = 'libsoxr 0.1.3 (Debian 0.1.3-4), cr32/cr64 engines wit
 export function resampleSoxr(samples: Float32Array, inRate: number, outRate: number, recipe: SoxrRecipe = 'hq'): Float32Array {
   if (inRate === outRate) return samples.slice()
   const e = audioWasm()
-  const room = Math.ceil((samples.length * outRate) / inRate) + 64
   const input = e.tk_alloc(Math.max(4, samples.length * 4))
+  try {
+    if (input === 0) throw new Error(`soxr: out of memory for ${samples.length} samples`)
+    new Float32Array(e.memory.buffer, input, samples.length).set(samples)
+    return resampleSoxrInWasm(input, samples.length, inRate, outRate, recipe)
+  } finally {
+    e.tk_free(input)
+  }
+}
+
+/**
+ * resampleSoxr of `length` samples that already lie in turnkit-audio.wasm's memory at byte offset `input` (a
+ * decoder's output there: no copy out and back in).
+ */
+export function resampleSoxrInWasm(input: number, length: number, inRate: number, outRate: number, recipe: SoxrRecipe = 'hq'): Float32Array {
+  const e = audioWasm()
+  if (inRate === outRate) return new Float32Array(e.memory.buffer, input, length).slice()
+  const room = Math.ceil((length * outRate) / inRate) + 64
   const output = e.tk_alloc(room * 4)
   try {
-    if (input === 0 || output === 0) throw new Error(`soxr: out of memory for ${samples.length} samples`)
-    new Float32Array(e.memory.buffer, input, samples.length).set(samples)
-    const written = e.tk_resample(inRate, outRate, input, samples.length, output, room, SOXR_RECIPES[recipe])
+    if (output === 0) throw new Error(`soxr: out of memory for ${length} samples`)
+    const written = e.tk_resample(inRate, outRate, input, length, output, room, SOXR_RECIPES[recipe])
     if (written < 0) throw new Error(`soxr: resampling ${inRate} -> ${outRate} Hz failed`)
     return new Float32Array(e.memory.buffer, output, written).slice()
   } finally {
-    e.tk_free(input)
     e.tk_free(output)
   }
 }
