@@ -50,15 +50,11 @@ export function decodeFlac(bytes: Uint8Array, limit: (sampleRate: number) => num
  * decoded samples out and back in.
  */
 export function decodeFlacResampled(bytes: Uint8Array, window: (sampleRate: number) => { first: number; end: number }, outRate: number): FlacResult {
-  let first = 0
   return withDecodedFlac(
     bytes,
-    (rate) => {
-      first = window(rate).first
-      return window(rate).end
-    },
+    (rate) => window(rate).end,
     (output, decoded, rate) => {
-      const from = Math.min(first, decoded)
+      const from = Math.min(window(rate).first, decoded)
       return resampleSoxrInWasm(output + 4 * from, decoded - from, rate, outRate)
     },
   )

@@ -8,7 +8,7 @@ import { setMatMulThreads } from './wasm-kernels.js'
 import { createTurn, type TurnBatch } from './turn.js'
 import { batchFromWire, fromWire, toWire, viewOf, type ReplicaReply, type ReplicaRequest, type ReplicaStart } from './replicas.js'
 
-const CHOICES: Record<string, BackendChoice> = { wasm: 'wasm', cpu: 'cpu', tensorflow: 'node' }
+const CHOICES: Record<string, BackendChoice> = { wasm: 'wasm', cpu: 'cpu' }
 
 export async function runReplica(port: MessagePort, start: ReplicaStart): Promise<void> {
   const reply = (message: ReplicaReply): void => port.postMessage(message)

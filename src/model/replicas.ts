@@ -139,9 +139,9 @@ class ReplicaWorker {
   }
 
   /** Sends a request; the promise is its reply (requests without one: 'load', 'close'). */
-  send(request: ReplicaRequest, transfer: ArrayBuffer[] = []): Promise<ReplicaAnswer> | undefined {
+  send(request: ReplicaRequest): Promise<ReplicaAnswer> | undefined {
     if (this.failure !== null) throw this.failure
-    this.worker.postMessage(request, transfer)
+    this.worker.postMessage(request)
     if (request.type === 'load' || request.type === 'close') return undefined
     const reply = new Promise<ReplicaAnswer>((resolve, reject) => this.waiting.push({ resolve, reject }))
     // A step that fails on this thread leaves replies nobody awaits: their rejection must not end the process.
@@ -176,6 +176,8 @@ export class ModelReplicas {
   static async start(model: TurnModel, count: number): Promise<ModelReplicas> {
     if (!(Number.isInteger(count) && count >= 2)) throw new Error(`replicas: ${count} replicas: need an integer >= 2 (1 is no replica at all)`)
     if (model.config.backbone === 'frozen') throw new Error("replicas: a model with backbone 'frozen' runs on one thread only (its loaded backbone does not cross to worker threads)")
+    const backend = tf.getBackend()
+    if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`replicas: the '${backend}' backend uses every core itself; replicas run on the wasm and cpu backends`)
     const parameterLayout = layoutOf(model.parameters)
     const gradientLayout = layoutOf(model.trainableParameters)
     const parameters = new SharedArrayBuffer(parameterLayout.bytes)
@@ -185,7 +187,7 @@ export class ModelReplicas {
       for (let r = 1; r < count; r++) {
         const pair: [SharedArrayBuffer, SharedArrayBuffer] = [new SharedArrayBuffer(gradientLayout.bytes), new SharedArrayBuffer(gradientLayout.bytes)]
         gradients.push(pair)
-        const start: ReplicaStart = { config: model.config, backend: tf.getBackend(), parameters, parameterLayout, gradients: pair, gradientLayout }
+        const start: ReplicaStart = { config: model.config, backend, parameters, parameterLayout, gradients: pair, gradientLayout }
         const worker = new ReplicaWorker(r, spawnModuleWorker(new URL(`./replica-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href, 'runReplica', start))
         workers.push(worker)
       }
@@ -259,6 +261,10 @@ export class ModelReplicas {
       const result = step.finish(cache.contrast)
       tf.dispose([cache.text, cache.audio])
       return result
+    } catch (error) {
+      // Replies of this step may still be on their way and would answer the next step's requests: stop the workers.
+      await this.close()
+      throw error
     } finally {
       plan.dispose()
     }
