@@ -122,11 +122,16 @@ describe('FLAC in-process', () => {
       await writeFile(file, b)
       sameResult(await decode(file), await decodeWithFfmpeg(file, config, ffmpeg), name)
     }
-    // Whatever byte is damaged, the decoder answers (samples, or a reason) and never traps.
+    // Whatever byte is damaged, and wherever the file is cut, the decoder answers (samples, or a reason) and
+    // never runs past the end: a cut file is refused as one that ends early.
     for (let i = 0; i < 300; i++) {
       const at = (i * 7_919) % bytes.length
       const result = decodeFlac(bytes.map((b, j) => (j === at ? b ^ (1 << i % 8) : b)))
-      assert.equal(typeof result.ok, 'boolean')
+      assert.ok(result.ok || !/decoder failed/.test(result.reason), result.ok ? '' : result.reason)
+    }
+    for (let i = 1; i < 100; i++) {
+      const result = decodeFlac(bytes.subarray(0, Math.floor((i * bytes.length) / 100)))
+      assert.ok(!result.ok && /ends before/.test(result.reason), `cut at ${i}%: ${result.ok ? 'decoded' : result.reason}`)
     }
     // An Ogg FLAC is not a native stream: ffmpeg decodes it, as before.
     const ogg = join(work, 'tone.oga')

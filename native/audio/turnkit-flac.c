@@ -195,7 +195,7 @@ static int read_residual(bits_t *b, uint32_t block, uint32_t order, int32_t *res
       uint64_t u = ((uint64_t)z << k) | (((v << (z + 1)) >> 1) >> drop);
       res[n++] = (int32_t)((u >> 1) ^ (0 - (u & 1)));
       b->pos += used;
-      if (i + 1 == count) break;
+      if (i + 1 == count || b->pos > b->end) break;
       uint64_t w = v << used;
       uint32_t z2 = w != 0 ? (uint32_t)__builtin_clzll(w) : 64;
       uint32_t used2 = z2 + 1 + k;
@@ -204,6 +204,8 @@ static int read_residual(bits_t *b, uint32_t block, uint32_t order, int32_t *res
       res[n++] = (int32_t)((u2 >> 1) ^ (0 - (u2 & 1)));
       b->pos += used2;
       i++;
+      /* Past the end the reader sees the padding's zeros, then whatever memory follows: stop there. */
+      if (b->pos > b->end) return FLAC_SHORT;
     }
     if (b->pos > b->end) return FLAC_SHORT;
   }
@@ -282,6 +284,7 @@ static int read_subframe(bits_t *b, uint32_t block, int bits, int32_t *out) {
   } else if (type >= 8 && type <= 12) {
     uint32_t order = type - 8;
     if (order > block) return FLAC_BAD_FRAME;
+    if (b->pos + (uint64_t)order * (unsigned)bits > b->end) return FLAC_SHORT;
     for (uint32_t i = 0; i < order; i++) out[i] = (int32_t)get_s(b, bits);
     int err = read_residual(b, block, order, out + order);
     if (err) return err;
@@ -296,11 +299,13 @@ static int read_subframe(bits_t *b, uint32_t block, int bits, int32_t *out) {
   } else if (type >= 32) {
     uint32_t order = type - 31;
     if (order > block) return FLAC_BAD_FRAME;
+    if (b->pos + (uint64_t)order * (unsigned)bits > b->end) return FLAC_SHORT;
     for (uint32_t i = 0; i < order; i++) out[i] = (int32_t)get_s(b, bits);
     int precision = (int)get_u(b, 4) + 1;
     if (precision == 16) return FLAC_BAD_FRAME;
     int shift = (int)get_s(b, 5);
     if (shift < 0) return FLAC_BAD_FRAME;
+    if (b->pos + (uint64_t)order * (unsigned)precision > b->end) return FLAC_SHORT;
     int32_t coef[32];
     for (uint32_t j = 0; j < order; j++) coef[j] = (int32_t)get_s(b, precision);
     int err = read_residual(b, block, order, out + order);

@@ -79,7 +79,13 @@ function withDecodedFlac(bytes: Uint8Array, limit: (sampleRate: number) => numbe
     if (wanted > 2 ** 31 - 1) return { ok: false, reason: `${frames} samples per channel: more than this decoder takes at once` }
     output = e.tk_alloc(Math.max(4, wanted * 4))
     if (output === 0) return { ok: false, reason: REASONS[-6]! }
-    const decoded = e.tk_flac_decode(input, bytes.length, wanted, output)
+    let decoded: number
+    try {
+      decoded = e.tk_flac_decode(input, bytes.length, wanted, output)
+    } catch (error) {
+      // The decoder checks every read against the end; a trap would be a bug in it, and still this file's alone.
+      return { ok: false, reason: `the decoder failed (${error instanceof Error ? error.message : String(error)})` }
+    }
     if (decoded < 0) return { ok: false, reason: REASONS[decoded] ?? `error ${decoded}` }
     // The input is not needed any more: give its memory back before `use` allocates (a large file's is large).
     e.tk_free(input)

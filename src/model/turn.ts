@@ -340,8 +340,9 @@ export class TurnModel {
   }
 
   /**
-   * The micro-batches of a step (trainingGradients): ceil(max(B, B2) / microBatch) slices, at most min(B, B2), or
-   * null for one; with each slice's share of the whole batch's means. Caller disposes the plan.
+   * The micro-batches of a step (trainingGradients): ceil(max(B, B2) / microBatch) slices and at least `atLeast`
+   * (ModelReplicas: one per replica), at most min(B, B2); null for one. With each slice's share of the whole
+   * batch's means. Caller disposes the plan.
    */
   planSlices(batch: TurnBatch, microBatch: number | null, atLeast = 1): SlicePlan | null {
     const bs = batch.source.tokens.shape[0]
@@ -368,7 +369,6 @@ export class TurnModel {
     })
     return {
       slices,
-      weights,
       part: (k, cache) => {
         const [m0, m1] = cut(bm, k)
         return { weights: weights[k]!, contrastGrads: { text: tf.slice(cache.text, m0, m1 - m0) as tf.Tensor2D, audio: tf.slice(cache.audio, m0, m1 - m0) as tf.Tensor2D } }
@@ -462,7 +462,6 @@ export class TurnModel {
 /** The micro-batches of one step and their shares (TurnModel.planSlices). */
 export interface SlicePlan {
   slices: TurnBatch[]
-  weights: BatchPart['weights'][]
   /** Slice k's share, with its rows of the contrast gradient (new tensors: caller disposes them). */
   part(k: number, cache: ContrastCache): BatchPart
   dispose(): void
