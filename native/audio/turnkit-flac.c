@@ -6,7 +6,7 @@
    the floats are bit for bit those of any correct decoder.
    Anything this decoder does not take (no STREAMINFO, an unknown total length, more than 24 bits, a frame whose
    format differs from STREAMINFO, a lost sync, a CRC mismatch, a file that ends early) is an error code, and the
-   caller hands the file to ffmpeg, which judges it in its own words. The input is padded with at least 16 zero
+   caller hands the file to ffmpeg, which judges it in its own words. The input is padded with at least 32 zero
    bytes, so the bit reader may look ahead without a bounds test; every read is checked against the true end
    before its result is used. */
 #include <stdint.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#define TK_FLAC_PADDING 16
+#define TK_FLAC_PADDING 32
 #define MAX_CHANNELS 8
 #define MAX_BLOCK 65536
 

@@ -30,7 +30,7 @@ const REASONS: Record<number, string> = {
 }
 
 /** The zero bytes the decoder's bit reader may look ahead past the end (TK_FLAC_PADDING). */
-const PADDING = 16
+const PADDING = 32
 
 /** Whether `head` (a file's first bytes) starts like a FLAC file: the marker, or an ID3v2 tag that may precede it. */
 export const looksLikeFlac = (head: Uint8Array): boolean =>
