@@ -3,7 +3,7 @@
 import { describe, it, before } from 'node:test'
 import assert from 'node:assert/strict'
 import * as tf from '@tensorflow/tfjs-core'
-import { activate } from '../src/model/backend.js'
+import { activate, savedTensorsInternals } from '../src/model/backend.js'
 import { resolveTurnConfig } from '../src/model/config.js'
 import { createTurn } from '../src/model/turn.js'
 import { disposeBatch, plainSgdStep, syntheticBatch } from '../src/model/synthetic.js'
@@ -14,6 +14,34 @@ for (const backend of ['cpu', 'wasm'] as const) {
   describe(`micro-batched gradients on the ${backend} backend`, () => {
     before(async () => {
       await activate(backend)
+    })
+
+    it('keeps what the backward pass needs without cloning it: the same gradients bit for bit, far fewer Identity kernels', async () => {
+      const model = createTurn(TINY, { seed: 1 })
+      const batch = syntheticBatch(TINY, { sourceSize: 4, intermediateSize: 4, seed: 3 })
+      const run = async (share: boolean): Promise<{ grads: Record<string, Float32Array>; identities: number }> => {
+        savedTensorsInternals.share = share
+        try {
+          let grads: Record<string, Float32Array> = {}
+          const profile = await tf.profile(() => {
+            const out = model.trainingGradients(batch)
+            grads = Object.fromEntries(Object.entries(out.grads).map(([name, g]) => [name, g.dataSync() as Float32Array]))
+            tf.dispose(Object.values(out.grads))
+          })
+          return { grads, identities: profile.kernels.filter((k) => k.name === 'Identity').length }
+        } finally {
+          savedTensorsInternals.share = true
+        }
+      }
+      const cloned = await run(false)
+      const shared = await run(true)
+      assert.ok(cloned.identities > 100, `tfjs-core's own path clones: ${cloned.identities} Identity kernels`)
+      // Only custom gradients (tf.customGrad's own save) still clone what they keep.
+      assert.ok(shared.identities * 5 < cloned.identities, `${shared.identities} Identity kernels shared against ${cloned.identities} cloned`)
+      assert.deepEqual(Object.keys(shared.grads), Object.keys(cloned.grads))
+      for (const [name, g] of Object.entries(cloned.grads)) assert.ok(Buffer.from(shared.grads[name]!.buffer).equals(Buffer.from(g.buffer)), name)
+      disposeBatch(batch)
+      model.dispose()
     })
 
     it('leaves no tensor behind: numTensors after step 5 equals after step 1', () => {

@@ -69,8 +69,45 @@ export async function activate(choice: BackendChoice): Promise<string> {
     shareIdentityBuffers()
     installWasmKernels()
   }
+  if (name === 'wasm' || name === 'cpu') shareSavedTensors()
   return name
 }
+
+/** The engine's internals shareSavedTensors replaces (tfjs-core 4.x, dist/engine.js). */
+interface EngineInternals {
+  backend: tf.KernelBackend
+  saveTensorsForBackwardMode: ((tensors: tf.Tensor[]) => tf.Tensor[]) & { sharesBuffers?: boolean }
+  clone(x: tf.Tensor): tf.Tensor
+  keep<T extends tf.Tensor>(t: T): T
+  makeTensorFromTensorInfo(info: tf.TensorInfo): tf.Tensor
+}
+
+/**
+ * tfjs-core keeps each tensor a gradient will need by cloning it: an Identity kernel plus a tape node, ~1,000 a
+ * demo step, each paying the engine's per-operation cost (~7 us) and lengthening the tape that every backward
+ * pass filters. A kept tensor only needs to share the buffer, counted by the backend (the cpu backend's and
+ * turnkit's wasm Identity do just that); the clone's tape node is never on a path from a parameter to the loss,
+ * so no gradient changes (bit for bit: test/model-kernels.test.ts).
+ */
+function shareSavedTensors(): void {
+  const engine = tf.engine() as unknown as Partial<EngineInternals>
+  const original = engine.saveTensorsForBackwardMode
+  // Another tfjs-core, whose engine does not work this way: leave it as it is.
+  if (typeof original !== 'function' || typeof engine.makeTensorFromTensorInfo !== 'function' || original.sharesBuffers) return
+  const share: EngineInternals['saveTensorsForBackwardMode'] = function (this: EngineInternals, tensors) {
+    if (!savedTensorsInternals.share) return original.call(this, tensors)
+    return tensors.map((t) => {
+      if (t.dtype === 'string') return this.keep(this.clone(t))
+      ;(this.backend as unknown as { incRef(dataId: tf.DataId): void }).incRef(t.dataId)
+      return this.keep(this.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }))
+    })
+  }
+  share.sharesBuffers = true
+  engine.saveTensorsForBackwardMode = share
+}
+
+/** For the tests: with share false, tensors are kept for the backward pass by tfjs-core's own clones. */
+export const savedTensorsInternals = { share: true }
 
 /**
  * tfjs-core clones (kernel Identity) every tensor the tape saves for the backward pass, and wasm's Identity copies
