@@ -77,6 +77,23 @@ describe('data-parallel replicas on the wasm backend', () => {
     model.dispose()
   })
 
+  it('fails a step that fails on a replica with an error naming it, and closes the pool for good', async () => {
+    const model = createTurn(TINY, { seed: 1 })
+    const pool = await ModelReplicas.start(model, 2)
+    const batch = syntheticBatch(TINY, { sourceSize: 4, intermediateSize: 4, seed: 2 })
+    // A token id past the vocabulary in the intermediate rows of slice 1 only: slice 0 (this thread) is fine, the
+    // worker's embedding gather is not.
+    const ids = batch.intermediate.tokens.arraySync()
+    ids[3]![1] = TINY.vocabSize + 7
+    const bad = { ...batch, intermediate: { ...batch.intermediate, tokens: tf.tensor2d(ids, batch.intermediate.tokens.shape, 'int32') } }
+    await assert.rejects(pool.trainingGradients(bad), /^Error: replica 1: gatherRows: index 1007 outside \[0, 1000\)/)
+    // The pool is closed, and every later step says why.
+    await assert.rejects(pool.trainingGradients(batch), /^Error: replica 1: gatherRows: index 1007 outside/)
+    bad.intermediate.tokens.dispose()
+    disposeBatch(batch)
+    model.dispose()
+  })
+
   it('refuses one replica and a frozen backbone, saying why', async () => {
     const model = createTurn(TINY, { seed: 1 })
     await assert.rejects(ModelReplicas.start(model, 1), /need an integer >= 2/)
