@@ -87,7 +87,7 @@ interface EngineInternals {
  * demo step, each paying the engine's per-operation cost (~7 us) and lengthening the tape that every backward
  * pass filters. A kept tensor only needs to share the buffer, counted by the backend (the cpu backend's and
  * turnkit's wasm Identity do just that); the clone's tape node is never on a path from a parameter to the loss,
- * so no gradient changes (bit for bit: test/model-kernels.test.ts).
+ * so no gradient changes (bit for bit: test/model-microbatch.test.ts).
  */
 function shareSavedTensors(): void {
   const engine = tf.engine() as unknown as Partial<EngineInternals>
@@ -110,8 +110,9 @@ function shareSavedTensors(): void {
 export const savedTensorsInternals = { share: true }
 
 /**
- * tfjs-core clones (kernel Identity) every tensor the tape saves for the backward pass, and wasm's Identity copies
- * the buffer: ~900 copies per tiny train step. This Identity shares the input's buffer and counts a reference,
+ * tfjs-core clones (kernel Identity) what tf.customGrad saves and what tf.clone is asked for (and, without
+ * shareSavedTensors, every tensor the tape saves), and wasm's Identity copies the buffer: ~900 copies per tiny
+ * train step before shareSavedTensors. This Identity shares the input's buffer and counts a reference,
  * as the cpu backend's Identity and wasm's own Reshape do (no kernel writes into its inputs, so sharing is safe).
  */
 function shareIdentityBuffers(): void {

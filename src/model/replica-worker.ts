@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads'
 import { activate, type BackendChoice } from './backend.js'
 import { setMatMulThreads } from './wasm-kernels.js'
 import { createTurn, type TurnBatch } from './turn.js'
+import { disposeBatch } from './synthetic.js'
 import { batchFromWire, fromWire, toWire, viewOf, type ReplicaReply, type ReplicaRequest, type ReplicaStart } from './replicas.js'
 
 const CHOICES: Record<string, BackendChoice> = { wasm: 'wasm', cpu: 'cpu' }
@@ -23,7 +24,7 @@ export async function runReplica(port: MessagePort, start: ReplicaStart): Promis
   const slices = new Map<number, TurnBatch>()
   const disposeSlice = (k: number): void => {
     const slice = slices.get(k)
-    if (slice !== undefined) tf.dispose([...Object.values(slice.source), ...Object.values(slice.intermediate)])
+    if (slice !== undefined) disposeBatch(slice)
     slices.delete(k)
   }
   const handle = (request: ReplicaRequest): void => {
